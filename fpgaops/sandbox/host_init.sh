@@ -1,0 +1,71 @@
+#!/bin/sh
+# PID 1 of a sandbox host: runs inside fresh mount/uts/ipc/pid namespaces (and the host's own
+# network namespace), turns this machine's base system into the host's own, then becomes sshd.
+#   host_init.sh HOSTDIR
+# HOSTDIR (prepared by fpgaops.sandbox.hosts) holds host.env, host.json, authorized_keys,
+# sshd_config, the host key, and up/ wk/ (the overlays' writable layers, kept across a stop).
+set -eu
+H=$1
+. "$H/host.env"   # HOST_NAME LOGIN_USER OVERLAY_DIRS AMI_LAYER SYSTEMCTL_PY
+hostname "$HOST_NAME"
+ip link set lo up
+
+# /run first: a private tmpfs, with the host dir bound under it so it stays reachable
+# once the overlays and the /tmp tmpfs hide the sandbox's state directory.
+mount -t tmpfs -o mode=755,nosuid,nodev tmpfs /run
+mkdir -p /run/sandbox-host /run/sshd /run/lock /run/systemd /run/sandbox
+mount --bind "$H" /run/sandbox-host
+chmod 700 /run/sandbox-host
+H=/run/sandbox-host
+
+for d in $OVERLAY_DIRS; do
+  mkdir -p "$H/up/$d" "$H/wk/$d"
+  lower="/$d"
+  [ -n "$AMI_LAYER" ] && [ -d "$AMI_LAYER/$d" ] && lower="$AMI_LAYER/$d:/$d"
+  mount -t overlay overlay -o "lowerdir=$lower,upperdir=$H/up/$d,workdir=$H/wk/$d" "/$d"
+done
+
+if [ -n "$SYSTEMCTL_PY" ]; then   # systemd is not PID 1 here: docker-systemctl-replacement is
+  lib=/usr/local/lib/fpgaops-sandbox
+  mkdir -p "$lib"
+  cp "$SYSTEMCTL_PY" "$lib/systemctl3.py"
+  cat >"$lib/systemctl" <<SH
+#!/bin/sh
+# fpgaops sandbox: systemd is not PID 1 on this host; docker-systemctl-replacement runs units.
+[ "\$1" = daemon-reload ] && exit 0
+[ "\$(id -u)" = 0 ] || case "\$1" in is-*|status|show|list-*|cat) exec sudo -n /usr/bin/python3 $lib/systemctl3.py "\$@";; esac
+exec /usr/bin/python3 $lib/systemctl3.py "\$@"
+SH
+  chmod 755 "$lib/systemctl"
+  mount --bind "$lib/systemctl" /usr/bin/systemctl
+fi
+
+# Everything at / that is not part of a base system (the laptop's work trees, mounts) is hidden.
+for p in /*; do
+  case "$p" in
+    /bin|/boot|/dev|/etc|/home|/lib|/lib32|/lib64|/libx32|/opt|/proc|/root|/run|/sbin|/srv|/sys|/tmp|/usr|/var) ;;
+    *) [ -d "$p" ] && ! [ -L "$p" ] && mount -t tmpfs -o ro,mode=755,size=4k tmpfs "$p" ;;
+  esac
+done
+mount -t tmpfs -o mode=1777,nosuid,nodev tmpfs /tmp
+mount -t tmpfs -o mode=1777,nosuid,nodev tmpfs /dev/shm
+
+install -m 644 "$H/host.json" /run/sandbox/host.json
+echo "$HOST_NAME" >/etc/hostname
+grep -q " $HOST_NAME\$" /etc/hosts || echo "127.0.1.1 $HOST_NAME" >>/etc/hosts
+
+if ! id "$LOGIN_USER" >/dev/null 2>&1; then
+  useradd -m -s /bin/bash -U "$LOGIN_USER"
+  usermod -p '*' "$LOGIN_USER"   # no password, but not "locked": sshd (UsePAM no) lets keys in
+fi
+echo "$LOGIN_USER ALL=(ALL) NOPASSWD:ALL" >/etc/sudoers.d/90-cloud-init-users
+chmod 440 /etc/sudoers.d/90-cloud-init-users
+home=$(getent passwd "$LOGIN_USER" | cut -d: -f6)
+install -d -m 700 -o "$LOGIN_USER" -g "$LOGIN_USER" "$home/.ssh"
+install -m 600 -o "$LOGIN_USER" -g "$LOGIN_USER" "$H/authorized_keys" "$home/.ssh/authorized_keys"
+
+for script in "$H"/boot.d/*.sh; do   # what the sandbox starts at boot (e.g. the error generator)
+  [ -f "$script" ] && sh "$script"
+done
+
+exec /usr/sbin/sshd -D -e -f "$H/sshd_config"

@@ -1,0 +1,49 @@
+"""Processes the sandbox started, recognised by PID *and* command line, so a stale PID file
+never makes it signal someone else's process."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import time
+from pathlib import Path
+
+
+def is_running(pid: int, *markers: str) -> bool:
+    """True when ``pid`` is alive (not a zombie) and its command line holds every marker."""
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+    except (OSError, IndexError):
+        return False
+    return state != "Z" and all(m.encode() in cmdline for m in markers)
+
+
+def read_pid(pid_file: Path, *markers: str) -> int | None:
+    """The PID in ``pid_file`` if that process is still ours and running."""
+    try:
+        pid = int(pid_file.read_text())
+    except (OSError, ValueError):
+        return None
+    return pid if is_running(pid, *markers) else None
+
+
+def end_process(pid: int, *markers: str, sig: int = signal.SIGTERM, timeout_s: float = 5.0) -> None:
+    """Send ``sig`` to our process ``pid``, then SIGKILL if it is still there after the timeout."""
+    for current in (sig, signal.SIGKILL):
+        if not is_running(pid, *markers):
+            return
+        os.kill(pid, current)
+        deadline = time.monotonic() + timeout_s
+        while is_running(pid, *markers) and time.monotonic() < deadline:
+            time.sleep(0.01)
+
+
+def listening(address: str, port: int) -> bool:
+    """True when something accepts TCP connections at address:port."""
+    try:
+        with socket.create_connection((address, port), timeout=0.2):
+            return True
+    except OSError:
+        return False
