@@ -11,6 +11,7 @@ from fpgaops.sandbox.config import SandboxConfig
 from fpgaops.sandbox.endpoint_process import EndpointProcess
 from fpgaops.sandbox.errors import SandboxError
 from fpgaops.sandbox.hosts import HostState, SandboxHosts, ssh_keygen
+from fpgaops.sandbox.processes import processes_mentioning
 from fpgaops.sandbox.sdk_archive import build_sdk_archive
 from fpgaops.sandbox.topology import static_specs
 
@@ -47,6 +48,7 @@ class SandboxStatus:
     hosts: list[HostState]
     links: list[str]
     namespaces: list[str]
+    processes: list[int]  # every live process whose command line names the state directory
 
 
 def up(cfg: SandboxConfig, static_hosts: list[tuple[str, str]], *, cloud: bool = True) -> SandboxStatus:
@@ -74,7 +76,8 @@ def up(cfg: SandboxConfig, static_hosts: list[tuple[str, str]], *, cloud: bool =
 def status(cfg: SandboxConfig) -> SandboxStatus:
     """What runs now: the endpoint, every host (static and instance), the network pieces."""
     return SandboxStatus(cfg, EndpointProcess(cfg).pid(), SandboxHosts(cfg).states(),
-                         network.sandbox_links(cfg), network.sandbox_namespaces(cfg))
+                         network.sandbox_links(cfg), network.sandbox_namespaces(cfg),
+                         processes_mentioning(str(cfg.state_dir)))
 
 
 def down(cfg: SandboxConfig) -> SandboxStatus:

@@ -47,3 +47,16 @@ def listening(address: str, port: int) -> bool:
             return True
     except OSError:
         return False
+
+
+def processes_mentioning(text: str) -> list[int]:
+    """PIDs of live processes whose command line mentions ``text`` (e.g. a state directory)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit() and int(entry.name) != os.getpid() and is_running(int(entry.name)):
+            try:
+                if text.encode() in (entry / "cmdline").read_bytes():
+                    found.append(int(entry.name))
+            except OSError:
+                continue
+    return found

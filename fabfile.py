@@ -1,0 +1,58 @@
+"""The fab tasks of fpgaops: each turns its options into a call into the toolkit, nothing more.
+
+`fab --list` shows every task; `fab --help TASK` its options.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from fabric import task
+from invoke import Collection
+from invoke.exceptions import Exit
+
+from fpgaops.platforms import DEFAULT_PLATFORM
+from fpgaops.sandbox import lifecycle
+from fpgaops.sandbox.config import DEFAULT_INVENTORY, DEFAULT_STATE_DIR, SandboxConfig
+from fpgaops.sandbox.errors import SandboxError
+from fpgaops.sandbox.report import show_status
+from fpgaops.sandbox.topology import parse_hosts
+
+
+def _sandbox(action):
+    try:
+        show_status(action())
+    except SandboxError as err:
+        raise Exit(f"Error: {err}", code=1) from None
+
+
+@task(help={
+    "hosts": "static hosts, e.g. dev,f1-a,f1-b,errgen (name:f1 picks a host's platform)",
+    "platform": "default FPGA platform of static hosts (f1 or f2)",
+    "cloud": "run the local AWS endpoint (default yes; --no-cloud for host-only tests)",
+    "port": "port of the local AWS endpoint",
+    "network_index": "use 10.200.N.0/24, to run several sandboxes side by side",
+    "state_dir": "where the sandbox keeps its keys, hosts and logs",
+})
+def up(c, hosts="", platform=DEFAULT_PLATFORM.name, cloud=True, port=4566, network_index=0,
+       state_dir=str(DEFAULT_STATE_DIR)):
+    """Bring the sandbox up: local AWS endpoint and SSH hosts (root; rerunning changes nothing)."""
+    cfg = SandboxConfig(state_dir=Path(state_dir).resolve(), inventory_path=DEFAULT_INVENTORY,
+                        network_index=int(network_index), endpoint_port=int(port))
+    _sandbox(lambda: lifecycle.up(cfg, parse_hosts(hosts, platform), cloud=cloud))
+
+
+@task(help={"state_dir": "the sandbox's state directory"})
+def status(c, state_dir=str(DEFAULT_STATE_DIR)):
+    """Show the sandbox: endpoint, hosts (static and instances), network."""
+    _sandbox(lambda: lifecycle.status(SandboxConfig.load(Path(state_dir).resolve())))
+
+
+@task(help={"state_dir": "the sandbox's state directory"})
+def down(c, state_dir=str(DEFAULT_STATE_DIR)):
+    """Bring the sandbox down: no process, namespace, mount, link or written file left."""
+    _sandbox(lambda: lifecycle.down(SandboxConfig.load(Path(state_dir).resolve())))
+
+
+ns = Collection()
+ns.add_collection(Collection("sandbox", up, status, down))

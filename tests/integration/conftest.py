@@ -1,0 +1,43 @@
+"""A sandbox per test session, on its own /24 and state directory, always brought down."""
+
+from __future__ import annotations
+
+import itertools
+import os
+
+import pytest
+
+from fpgaops.sandbox import lifecycle
+from fpgaops.sandbox.config import SandboxConfig, Timings
+from fpgaops.sandbox.topology import parse_hosts
+
+_network_indexes = itertools.count(200 + (os.getpid() % 20) * 2)
+FAST_TIMINGS = Timings(fpga_busy_s=0.5, hls_synth_s=0.3, dcp_build_s=0.5, afi_pending_s=0.5)
+
+
+def pytest_collection_modifyitems(items):
+    if os.geteuid() != 0:
+        skip = pytest.mark.skip(reason="sandbox hosts need root (namespaces, mounts)")
+        for item in items:
+            if "integration" in item.path.parts:
+                item.add_marker(skip)
+
+
+def new_config(tmp_path_factory, name: str, **kwargs) -> SandboxConfig:
+    state = tmp_path_factory.mktemp(name)
+    index = next(_network_indexes)
+    return SandboxConfig(state_dir=state, inventory_path=state / "inventory.yml", network_index=index,
+                         endpoint_port=45000 + index, timings=FAST_TIMINGS, **kwargs)
+
+
+@pytest.fixture(scope="session")
+def sandbox(tmp_path_factory):
+    """Static hosts dev, f1-a (F2, ubuntu), f1-b (F1, centos), errgen and the local endpoint."""
+    cfg = new_config(tmp_path_factory, "sandbox")
+    try:
+        lifecycle.up(cfg, parse_hosts("dev,f1-a,f1-b:f1,errgen", "f2"), cloud=True)
+        yield cfg
+    finally:
+        lifecycle.down(cfg)
+
+
