@@ -22,7 +22,7 @@ class Platform:
     tools_version: str  # `fpga-* -V` of the SDK's management tools
     slots_by_instance_type: dict[str, int]
     default_instance_type: str
-    ami_name_pattern: str  # the FPGA Developer AMI, looked up by name
+    ami_name_pattern: str  # the FPGA Developer AMI, looked up by name (owner aws-marketplace, 679593333241)
     login_user: str  # the AMI's default login user
 
     def slots_for(self, instance_type: str) -> int:
@@ -41,7 +41,7 @@ F1 = Platform(
     tools_version="1.4.25",
     slots_by_instance_type={"f1.2xlarge": 1, "f1.4xlarge": 2, "f1.16xlarge": 8},
     default_instance_type="f1.2xlarge",
-    ami_name_pattern="FPGA Developer AMI - 1.16.*",
+    ami_name_pattern="FPGA Developer AMI - 1.12.*",  # the last F1 (CentOS 7) AMI line, Vivado 2021.2
     login_user="centos",
 )
 
@@ -54,7 +54,7 @@ F2 = Platform(
     tools_version="2.0.6",
     slots_by_instance_type={"f2.6xlarge": 1, "f2.12xlarge": 2, "f2.48xlarge": 8},
     default_instance_type="f2.6xlarge",
-    ami_name_pattern="FPGA Developer AMI(Ubuntu) - 1.*",
+    ami_name_pattern="FPGA Developer AMI (Ubuntu) - 1.*",  # e.g. "... - 1.19.2-prod-rhng4b6alkhdq"
     login_user="ubuntu",
 )
 

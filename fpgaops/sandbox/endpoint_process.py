@@ -51,6 +51,7 @@ class EndpointProcess:
         cmd = [sys.executable, "-m", MODULE,
                "--listen", f"127.0.0.1:{port}", "--listen", f"{self.cfg.gateway}:{port}",
                "--state-dir", str(self.cfg.state_dir),
+               "--host-provider", "fpgaops.sandbox.instance_hosts:provider_for_state_dir",
                "--afi-pending-seconds", str(self.cfg.timings.afi_pending_s)]
         with open(self.log_file, "wb") as log:
             self._child = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,

@@ -61,7 +61,7 @@ class HostSpec:
     that back instances launched through the local AWS endpoint.
     """
 
-    name: str
+    name: str  # also the host's directory and network namespace
     address: str
     role: str
     login_user: str
@@ -70,6 +70,7 @@ class HostSpec:
     dev_ami: bool = True  # the FPGA Developer AMI layer (vendor tool stand-ins) is overlaid
     instance_id: str | None = None
     authorized_keys: tuple[str, ...] = ()
+    hostname: str = ""  # defaults to name; instances get EC2-style ip-10-200-0-101
     boot_scripts: dict[str, str] = field(default_factory=dict)  # run as root at boot, in name order
     files: tuple[str, ...] = ()  # laptop files the boot scripts need, at /run/sandbox-host/files/
 
@@ -168,7 +169,7 @@ class SandboxHosts:
         (hdir / "host.json").write_text(json.dumps(self._host_facts(spec), indent=2) + "\n")
         ami = str(AMI_LAYER) if spec.dev_ami and AMI_LAYER.is_dir() else ""
         (hdir / "host.env").write_text(
-            f"HOST_NAME='{spec.name}'\nLOGIN_USER='{spec.login_user}'\n"
+            f"HOST_NAME='{spec.hostname or spec.name}'\nLOGIN_USER='{spec.login_user}'\n"
             f"OVERLAY_DIRS='{' '.join(OVERLAY_DIRS)}'\nAMI_LAYER='{ami}'\n"
             f"SYSTEMCTL_PY='{systemctl_replacement()}'\n"
         )

@@ -23,17 +23,23 @@ def pytest_collection_modifyitems(items):
                 item.add_marker(skip)
 
 
-def new_config(tmp_path_factory, name: str, **kwargs) -> SandboxConfig:
-    state = tmp_path_factory.mktemp(name)
-    index = next(_network_indexes)
-    return SandboxConfig(state_dir=state, inventory_path=state / "inventory.yml", network_index=index,
-                         endpoint_port=45000 + index, timings=FAST_TIMINGS, **kwargs)
+@pytest.fixture(scope="session")
+def new_config(tmp_path_factory):
+    """Make the config of a new sandbox: own state directory, /24, bridge and endpoint port."""
+
+    def make(name: str) -> SandboxConfig:
+        state = tmp_path_factory.mktemp(name)
+        index = next(_network_indexes)
+        return SandboxConfig(state_dir=state, inventory_path=state / "inventory.yml", network_index=index,
+                             endpoint_port=45000 + index, timings=FAST_TIMINGS)
+
+    return make
 
 
 @pytest.fixture(scope="session")
-def sandbox(tmp_path_factory):
+def sandbox(new_config):
     """Static hosts dev, f1-a (F2, ubuntu), f1-b (F1, centos), errgen and the local endpoint."""
-    cfg = new_config(tmp_path_factory, "sandbox")
+    cfg = new_config("sandbox")
     try:
         lifecycle.up(cfg, parse_hosts("dev,f1-a,f1-b:f1,errgen", "f2"), cloud=True)
         yield cfg

@@ -12,7 +12,6 @@ import yaml
 from fpgaops.sandbox import lifecycle
 from fpgaops.sandbox.errors import SandboxError
 from fpgaops.sandbox.topology import parse_hosts
-from tests.integration.conftest import new_config
 
 
 def cli(*args: str, user: str | None = None) -> subprocess.CompletedProcess:
@@ -25,8 +24,8 @@ def mounts_mentioning(text: str) -> list[str]:
     return [line for line in Path("/proc/self/mountinfo").read_text().splitlines() if text in line]
 
 
-def test_up_is_idempotent_and_down_leaves_nothing_behind(tmp_path_factory):
-    cfg = new_config(tmp_path_factory, "lifecycle")
+def test_up_is_idempotent_and_down_leaves_nothing_behind(new_config):
+    cfg = new_config("lifecycle")
     args = ["--state-dir", str(cfg.state_dir)]
     try:
         first = cli("up", "--hosts", "dev,f1-a,errgen", "--no-cloud", "--network-index", str(cfg.network_index),
@@ -69,8 +68,8 @@ def test_a_bad_topology_is_a_clear_error(tmp_path):
     assert done.returncode == 1 and "bad host name 'Bad_Name'" in done.stderr
 
 
-def test_a_host_that_cannot_start_is_reported_and_cleaned_up(tmp_path_factory, monkeypatch):
-    cfg = new_config(tmp_path_factory, "broken")
+def test_a_host_that_cannot_start_is_reported_and_cleaned_up(new_config, monkeypatch):
+    cfg = new_config("broken")
     monkeypatch.setattr("fpgaops.sandbox.hosts.SSHD_CONFIG", "NoSuchOption yes\n")
     try:
         with pytest.raises(SandboxError, match=r"(?s)did not start.*NoSuchOption"):
