@@ -40,6 +40,16 @@ def veth_name(cfg: SandboxConfig, address: str) -> str:
     return f"fo{cfg.network_index}v{address.rsplit('.', 1)[1]}"
 
 
+def host_mac(address: str) -> str:
+    """A fixed, locally administered MAC for a host address.
+
+    A host that stops and starts again keeps its address; with a fresh random MAC, the
+    laptop's ARP cache would keep sending to the old one for half a minute.
+    """
+    octets = [int(part) for part in address.split(".")]
+    return "02:00:" + ":".join(f"{o:02x}" for o in octets)
+
+
 def link_exists(name: str) -> bool:
     return Path("/sys/class/net", name).exists()
 
@@ -72,7 +82,7 @@ def add_host_links(cfg: SandboxConfig, hosts: dict[str, str]) -> None:
             remove_host_links(cfg, {name: address})
         outside += [
             f"netns add {ns}",
-            f"link add {veth} type veth peer name eth0 netns {ns}",
+            f"link add {veth} type veth peer name eth0 address {host_mac(address)} netns {ns}",
             f"link set {veth} master {cfg.bridge} up",
         ]
     _ip(batch="\n".join(outside) + "\n")
