@@ -137,8 +137,13 @@ def _convert(kind: str, item: object) -> object:
 def go_json_line(payload: dict) -> bytes:
     """``json.NewEncoder(w).Encode(payload)``: compact, HTML-escaped, UTF-8, newline-terminated."""
     text = json.dumps(payload, ensure_ascii=False, separators=(",", ":"))
-    for raw, escaped in (("<", "\\u003c"), (">", "\\u003e"), ("&", "\\u0026"), ("\u2028", "\\u2028"),
-                         ("\u2029", "\\u2029")):
+    for raw, escaped in (
+        ("<", "\\u003c"),
+        (">", "\\u003e"),
+        ("&", "\\u0026"),
+        ("\u2028", "\\u2028"),
+        ("\u2029", "\\u2029"),
+    ):
         text = text.replace(raw, escaped)
     return (text + "\n").encode("utf-8")
 
@@ -159,8 +164,12 @@ class TriggerRecorder:
         with self.lock:
             if not queued:
                 self.dropped += 1
-            line = {"received_at": datetime.now(UTC).isoformat(timespec="microseconds"), **trigger,
-                    "queued": queued, "dropped_total": self.dropped}
+            line = {
+                "received_at": datetime.now(UTC).isoformat(timespec="microseconds"),
+                **trigger,
+                "queued": queued,
+                "dropped_total": self.dropped,
+            }
             with open(self.path, "a", encoding="utf-8") as handle:
                 handle.write(json.dumps(line, ensure_ascii=False) + "\n")
             return self.dropped
@@ -194,8 +203,10 @@ class ErrgenHandler(BaseHTTPRequestHandler):
         except DecodeError:
             self._go_error(400, "Invalid request body")
             return
-        log(f"🎵 Rhythm trigger received: {trigger['section']} section, beat {trigger['beat']}, "
-            f"tempo {trigger['tempo']:.1f} BPM")
+        log(
+            f"🎵 Rhythm trigger received: {trigger['section']} section, beat {trigger['beat']}, "
+            f"tempo {trigger['tempo']:.1f} BPM"
+        )
         try:
             self.server.triggers.put_nowait(trigger)
             queued = True
@@ -269,8 +280,9 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description="fpgaops sandbox stand-in for the rhythm demo's error generator")
     parser.add_argument("--bind", default="0.0.0.0", help="address to listen on (default 0.0.0.0)")
     parser.add_argument("--record", default=DEFAULT_RECORD, help=f"JSON-lines record of triggers ({DEFAULT_RECORD})")
-    parser.add_argument("--process-seconds", type=float, default=0.2,
-                        help="time the worker spends on one trigger (default 0.2)")
+    parser.add_argument(
+        "--process-seconds", type=float, default=0.2, help="time the worker spends on one trigger (default 0.2)"
+    )
     return parser.parse_args(argv)
 
 
@@ -295,8 +307,7 @@ def main(argv: list[str] | None = None) -> int:
         host, bound_port = server.server_address[:2]
         log(f"stand-in: listening on {host}:{bound_port}, recording triggers to {args.record}")
         threading.Thread(target=server.serve_forever, name="http", daemon=True).start()
-    threading.Thread(target=process_triggers, args=(triggers, args.process_seconds), name="worker",
-                     daemon=True).start()
+    threading.Thread(target=process_triggers, args=(triggers, args.process_seconds), name="worker", daemon=True).start()
     log("🎵 Rhythm mode active - waiting for triggers from rhythm service...")
     log(f"Send triggers to: http://localhost:{port}/api/rhythm-trigger")
     threading.Event().wait()

@@ -179,11 +179,12 @@ HostFactory = Callable[..., Host]
 def make_host(tmp_path: Path, bin_dir: Path, endpoint_url: str) -> HostFactory:
     """Write host.json for a host with ``slots`` FPGAs of ``platform`` (None: no FPGA)."""
 
-    def make(platform: str | None = "f1", slots: int = 1, endpoint: str | None = endpoint_url) -> Host:
+    def make(platform: str | None = "f1", slots: int = 1, endpoint: str | None = endpoint_url,
+             busy_s: float = BUSY_S) -> Host:
         run_dir = tmp_path / "run"
         run_dir.mkdir(exist_ok=True)
         facts = {"name": "fpga-a", "platform": platform, "fpga_slots": slots, "endpoint_url": endpoint,
-                 "region": "us-east-1", "instance_id": "i-0123456789abcdef0", "timings": {"fpga_busy_s": BUSY_S}}
+                 "region": "us-east-1", "instance_id": "i-0123456789abcdef0", "timings": {"fpga_busy_s": busy_s}}
         (run_dir / "host.json").write_text(json.dumps(facts))
         return Host(run_dir, bin_dir)
 
@@ -265,8 +266,24 @@ def test_f2_load_shows_the_afi_pci_ids(make_host: HostFactory) -> None:
     assert_result(host.run("fpga-load-local-image", "-S", "0", "-I", F2_AGFI), loaded, 0)
 
 
+def describe_when_settled(host: Host, slot: str = "0", timeout_s: float = 10.0) -> subprocess.CompletedProcess:
+    """Poll the slot, as users of -A do, until it is no longer busy."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        result = host.run("fpga-describe-local-image", "-S", slot, "-R")
+        if " busy " not in result.stdout or time.monotonic() > deadline:
+            return result
+        time.sleep(0.05)
+
+
 def test_async_load_is_busy_then_loaded(make_host: HostFactory) -> None:
-    host = make_host("f1")
+    host = make_host("f1", busy_s=BUSY_S)
+    assert_result(host.run("fpga-load-local-image", "-S", "0", "-I", F1_AGFI, "-A"), "", 0)
+    assert_result(describe_when_settled(host), F1_SYNC_LOAD, 0)
+
+
+def test_while_busy_describe_says_busy_and_load_or_clear_fail(make_host: HostFactory) -> None:
+    host = make_host("f1", busy_s=60)  # long enough for any machine load: we never wait it out
     assert_result(host.run("fpga-load-local-image", "-S", "0", "-I", F1_AGFI, "-A"), "", 0)
     busy = (
         "AFI          0       agfi-0fcf87119b8e97bf3  busy              2        ok               0       0x04261818\n"
@@ -275,18 +292,21 @@ def test_async_load_is_busy_then_loaded(make_host: HostFactory) -> None:
     assert_result(host.run("fpga-describe-local-image", "-S", "0"), busy, 0)
     assert_result(host.run("fpga-load-local-image", "-S", "0", "-I", F1_AGFI), BUSY_ERROR, 3)
     assert_result(host.run("fpga-clear-local-image", "-S", "0", "-A"), BUSY_ERROR, 3)
-    time.sleep(BUSY_S)
-    assert_result(host.run("fpga-describe-local-image", "-S", "0", "-R"), F1_SYNC_LOAD, 0)
 
 
 def test_async_clear_then_clear_again_is_busy(make_host: HostFactory) -> None:
-    host = make_host("f1")
-    host.run("fpga-load-local-image", "-S", "0", "-I", F1_AGFI)
+    make_host("f1").run("fpga-load-local-image", "-S", "0", "-I", F1_AGFI)  # a sync load waits busy_s
+    host = make_host("f1", busy_s=60)  # same slots, now slow to clear
     assert_result(host.run("fpga-clear-local-image", "-S", "0", "-A"), "", 0)
     assert_result(host.run("fpga-clear-local-image", "-S", "0", "-A"), BUSY_ERROR, 3)
     assert "busy              2" in host.run("fpga-describe-local-image", "-S", "0").stdout
-    time.sleep(BUSY_S)
-    assert " cleared " in host.run("fpga-describe-local-image", "-S", "0").stdout
+
+
+def test_async_clear_ends_cleared(make_host: HostFactory) -> None:
+    host = make_host("f1")
+    host.run("fpga-load-local-image", "-S", "0", "-I", F1_AGFI)
+    assert_result(host.run("fpga-clear-local-image", "-S", "0", "-A"), "", 0)
+    assert " cleared " in describe_when_settled(host).stdout
 
 
 def test_concurrent_loads_on_one_slot_let_one_win(make_host: HostFactory) -> None:

@@ -1,0 +1,282 @@
+"""The aws-fpga F2 HDK build (build_all.tcl run by aws_build_dcp_from_cl.py), performed by the stand-in.
+
+Same inputs, checks and outputs as the real flow, run from $CL_DIR/build/scripts:
+tclargs ``place phy_opt route clock_recipe_a b c hbm``; environment CL, SHELL_MODE, BUILD_FLOW,
+BUILD_TAG and hdk_setup.sh's HDK_* / CL_DIR / VIVADO_TOOL_VERSION (a missing one: the real
+message, then exit 0 without a checkpoint, as Tcl's ``exit`` does); clock constraints written to
+$CL_DIR/build/constraints/generated_cl_clocks_aws.xdc; design files copied to
+build/src_post_encryption (plain copies: the stand-in does not encrypt); synth_${CL}.tcl's reads
+checked and the RTL linted with verilator; checkpoints ``${CL}.${TAG}.post_{synth,link,opt,place,
+phys_opt,route}.dcp`` and ``${TAG}.debug_probes.ltx`` in build/checkpoints, timing reports
+``${CL}.${TAG}.post_{opt,place,phy_opt,route}_timing.rpt`` in build/reports. Takes
+``timings.dcp_build_s`` seconds (default 5).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import time
+from pathlib import Path
+
+from . import dcp, verilog_lint
+from .console import Console, ToolError, now
+from .host import spend, timing
+from .tcl_reads import scan
+
+DEVICE_TYPE = "xcvu47p-fsvh2892-2-e"
+REQUIRED_ENV = (
+    "HDK_SHELL_DIR",
+    "HDK_SHELL_DESIGN_DIR",
+    "HDK_COMMON_DIR",
+    "HDK_IP_SRC_DIR",
+    "HDK_BD_SRC_DIR",
+    "HDK_BD_GEN_DIR",
+    "CL_DIR",
+    "VIVADO_TOOL_VERSION",
+)
+DESIGN_SUFFIXES = (".v", ".sv", ".vh", ".svh", ".inc")
+MAIN_CLOCK_NS = 4.0  # clk_main_a0, 250 MHz
+
+
+class HdkBuild:
+    """One build in the current directory ($CL_DIR/build/scripts)."""
+
+    def __init__(self, tclargs: list[str], console: Console, version: str) -> None:
+        names = ("place", "phy_opt", "route", "clock_recipe_a", "clock_recipe_b", "clock_recipe_c", "clock_recipe_hbm")
+        self.args = dict(zip(names, [*tclargs, *[""] * 7][:7], strict=True))
+        self.console = console
+        self.version = version
+        self.env = {
+            "BUILD_FLOW": os.environ.get("BUILD_FLOW", "BuildAll"),
+            "CL": os.environ.get("CL", "cl_dram_hbm_dma"),
+            "SHELL_MODE": os.environ.get("SHELL_MODE", "xdma_shell"),
+            "TAG": os.environ.get("BUILD_TAG", "00_00_0000-999999"),
+            **{name: os.environ.get(name, "") for name in REQUIRED_ENV},
+        }
+        self.scripts_dir = Path.cwd()
+        self.build_dir = self.scripts_dir.parent
+        self.checkpoints = self.build_dir / "checkpoints"
+        self.reports = self.build_dir / "reports"
+        self.encrypted = self.build_dir / "src_post_encryption"
+        self.digests: dict[str, str] = {}
+
+    def print(self, message: str) -> None:
+        """build_all.tcl's ``print``: a blank line, ``AWS FPGA: (HH:MM:SS): message``, a blank line."""
+        self.console.line(f"\nAWS FPGA: ({time.strftime('%H:%M:%S')}): {message}\n")
+
+    def run(self) -> None:
+        """The whole flow, as BUILD_FLOW asks."""
+        for name in REQUIRED_ENV:
+            if not self.env[name]:
+                self.print(f"ERROR: {name} not set. Please run hdk_setup.sh to set required env variables.")
+                return
+        self._display()
+        for directory in (self.reports, self.checkpoints, self.encrypted):
+            directory.mkdir(exist_ok=True)
+        self.print("Generating clock contraints for CL source clocks")
+        self._clock_constraints()
+        self.print("Encrypting CL source code")
+        self._copy_sources()
+        flow = self.env["BUILD_FLOW"]
+        seconds = timing("dcp_build_s", 5.0)
+        if flow != "ImplCL":
+            self.synthesize(seconds * (1.0 if flow == "SynthCL" else 0.4))
+        if flow != "SynthCL":
+            self.implement(seconds * (1.0 if flow == "ImplCL" else 0.6))
+
+    def _display(self) -> None:
+        rows = [
+            ("vivado_tool", self.env["VIVADO_TOOL_VERSION"]),
+            ("cl", self.env["CL"]),
+            ("mode", self.env["SHELL_MODE"]),
+            *((k, self.args[k]) for k in ("clock_recipe_a", "clock_recipe_b", "clock_recipe_c", "clock_recipe_hbm")),
+            ("flow", self.env["BUILD_FLOW"]),
+            ("place_direct", self.args["place"]),
+            ("phy_opt_direct", self.args["phy_opt"]),
+            ("route_direct", self.args["route"]),
+            ("build_tag", self.env["TAG"]),
+        ]
+        self.console.line("\n    " + "=" * 50 + "\n    Running CL builds w/ updated build tag\n    " + "=" * 50)
+        for key, value in rows:
+            self.console.line(f"    {key:<17}: {value}")
+        self.console.line("    " + "=" * 50)
+
+    def _clock_constraints(self) -> None:
+        target = Path(self.env["CL_DIR"]) / "build" / "constraints" / "generated_cl_clocks_aws.xdc"
+        target.parent.mkdir(parents=True, exist_ok=True)
+        recipes = " ".join(
+            f"{k}={self.args[k]}" for k in ("clock_recipe_a", "clock_recipe_b", "clock_recipe_c", "clock_recipe_hbm")
+        )
+        target.write_text(
+            "# Generated by aws_gen_clk_constraints.tcl (fpgaops sandbox stand-in)\n"
+            f"# Clock recipes: {recipes}\n"
+            f"create_clock -period {MAIN_CLOCK_NS:.3f} -name clk_main_a0 [get_ports clk_main_a0]\n"
+        )
+
+    def _copy_sources(self) -> None:
+        for old in self.encrypted.iterdir():
+            old.unlink()
+        interfaces = Path(self.env["HDK_SHELL_DESIGN_DIR"]) / "interfaces"
+        design_dir = Path(self.env["CL_DIR"]) / "design"
+        for directory, suffixes in ((interfaces, (".inc",)), (design_dir, DESIGN_SUFFIXES)):
+            found = sorted(p for p in directory.glob("*") if p.suffix in suffixes) if directory.is_dir() else []
+            if not found:
+                pattern = "*.inc" if suffixes == (".inc",) else "*.{v,sv,vh,svh,inc}"
+                raise ToolError(f'ERROR: no files matched glob patterns "{directory}/{pattern}"')
+            for path in found:
+                shutil.copy(path, self.encrypted / path.name)
+        self.console.info(
+            "Vivado 12-7122",
+            f"{len(list(self.encrypted.iterdir()))} files copied to {self.encrypted} "
+            "(fpgaops sandbox stand-in: not encrypted)",
+        )
+
+    def _variables(self) -> dict[str, str]:
+        env = self.env
+        return {
+            **env,
+            "DEVICE_TYPE": DEVICE_TYPE,
+            "scripts_dir": str(self.scripts_dir),
+            "build_dir": str(self.build_dir),
+            "design_dir": f"{env['CL_DIR']}/design",
+            "constraints_dir": str(self.build_dir / "constraints"),
+            "reports_dir": str(self.reports),
+            "checkpoints_dir": str(self.checkpoints),
+            "src_post_enc_dir": str(self.encrypted),
+        }
+
+    def _checkpoint(self, stage: str, top: str) -> Path:
+        path = self.checkpoints / f"{self.env['CL']}.{self.env['TAG']}.{stage}.dcp"
+        dcp.write_checkpoint(path, stage, DEVICE_TYPE, top, self.digests)
+        return path
+
+    def synthesize(self, seconds: float) -> None:
+        """source synth_${CL}.tcl: check what it reads, lint, write the post-synth checkpoint."""
+        script = self.scripts_dir / f"synth_{self.env['CL']}.tcl"
+        reads = scan(script, self._variables())
+        for command, paths in reads.files.items():
+            for path in paths:
+                if not path.exists():
+                    raise ToolError(
+                        f"ERROR: [Common 17-69] Command failed: File '{path}' does not exist "
+                        f"({command} in {script.name})"
+                    )
+        top = reads.top or self.env["CL"]
+        sources = [p for p in reads.files["read_verilog"] if p.suffix in (".v", ".sv")]
+        self.digests = dcp.sources_digest(reads.files["read_verilog"])
+        self.console.line(f"Command: synth_design -mode out_of_context -top {top} -part {DEVICE_TYPE}")
+        self.console.line(
+            f"Starting synth_design\nAttempting to get a license for feature 'Synthesis' and/or "
+            f"device '{DEVICE_TYPE.split('-')[0]}'"
+        )
+        self._lint(top, sources)
+        spend(
+            seconds,
+            [
+                "Start RTL Elaboration",
+                "Start Handling Custom Attributes",
+                "Start Technology Mapping",
+                "Start Writing Synthesis Report",
+            ],
+            lambda step: self.console.line(f"{step} : Time (s): cpu = 00:00:01"),
+        )
+        self.console.line("synth_design completed successfully")
+        self.print("Writing post-synth design checkpoint")
+        self._checkpoint("post_synth", top)
+
+    def _lint(self, top: str, sources: list[Path]) -> None:
+        if verilog_lint.verilator() is None:
+            self.console.warning(
+                "Synth 8-0",
+                "fpgaops sandbox stand-in: verilator is not installed on this host, "
+                "the RTL is not checked (only the top module's presence)",
+            )
+            if not any(f"module {top}" in p.read_text(errors="replace") for p in sources):
+                raise ToolError(
+                    f"ERROR: [Synth 8-439] module '{top}' not found",
+                    "ERROR: [Common 17-69] Command failed: Synthesis failed - please see the console "
+                    "or run log file for details",
+                )
+            return
+        includes = [self.encrypted, Path(self.env["HDK_SHELL_DESIGN_DIR"]) / "interfaces"]
+        errors = verilog_lint.lint(top, sources, includes)
+        if errors:
+            raise ToolError(
+                *errors,
+                "ERROR: [Common 17-69] Command failed: Synthesis failed - please see the "
+                "console or run log file for details",
+            )
+        self.console.info("Synth 8-7080", f"RTL of '{top}' checked with verilator --lint-only: no errors")
+
+    def implement(self, seconds: float) -> None:
+        """build_level_1_cl.tcl: link with the shell, opt, place, phys_opt, route; checkpoints and reports."""
+        cl, tag, mode = self.env["CL"], self.env["TAG"], self.env["SHELL_MODE"]
+        shell_dcp = Path(self.env["HDK_SHELL_DIR"]) / "build" / "checkpoints" / "from_aws" / f"cl_bb_routed.{mode}.dcp"
+        synth_dcp = self.checkpoints / f"{cl}.{tag}.post_synth.dcp"
+        for needed in (
+            shell_dcp,
+            synth_dcp,
+            Path(self.env["HDK_SHELL_DIR"]) / "build" / "constraints" / f"{mode}_level_1_fp_cl.xdc",
+            self.build_dir / "constraints" / f"{mode}_cl_pnr_user.xdc",
+        ):
+            if not needed.is_file():
+                raise ToolError(f"ERROR: [Vivado 12-172] File or Directory '{needed}' does not exist")
+        if not self.digests:
+            self.digests = dcp.sources_digest(sorted(self.encrypted.iterdir()))
+        self.print(f"Start linking customer design {cl}")
+        self._checkpoint("post_link", "top")
+        slack = dcp.slack_ns(self.digests)
+        stages = [
+            ("optimizing", "post_opt", "post_opt_timing"),
+            ("placing", "post_place", "post_place_timing"),
+            ("physical-optimizing", "post_phys_opt", "post_phy_opt_timing"),
+            ("routing", "post_route", "post_route_timing"),
+        ]
+        for verb, stage, report in stages:
+            self.print(f"Start {verb} customer design {cl}")
+            time.sleep(seconds / len(stages))
+            self._checkpoint(stage, "top")
+            self._timing_report(self.reports / f"{cl}.{tag}.{report}.rpt", slack)
+        self.print("SUCCESS: Design has no negative slack path")
+        (self.checkpoints / f"{tag}.debug_probes.ltx").write_text(
+            '<?xml version="1.0" encoding="UTF-8"?>\n<probeData Version="1" Generator="fpgaops sandbox stand-in">\n'
+            '  <probeset name="EDA_PROBESET" active="false"/>\n</probeData>\n'
+        )
+        self.print(f"Finished building design checkpoints for customer design {cl}")
+
+    def _timing_report(self, path: Path, slack: float) -> None:
+        arrival = MAIN_CLOCK_NS - slack
+        path.write_text(
+            "\n".join(
+                [
+                    "Copyright 1986-2022 Xilinx, Inc. All Rights Reserved.",
+                    "-" * 90,
+                    f"| Tool Version : Vivado v.{self.version} (lin64) (fpgaops sandbox stand-in)",
+                    f"| Date         : {now()}",
+                    "| Command      : report_timing -delay_type max -path_type full_clock_expanded -max_paths 10 "
+                    "-nworst 1 -input_pins -slice_pins -sort_by group -significant_digits 3",
+                    "| Design       : top",
+                    f"| Device       : {DEVICE_TYPE.rsplit('-', 2)[0][2:]}",
+                    "| Speed File   : -2  PRODUCTION",
+                    "-" * 90,
+                    "",
+                    "Timing Report",
+                    "",
+                    f"Slack (MET) :             {slack:.3f}ns  (required time - arrival time)",
+                    f"  Source:                 WRAPPER/CL/{self.env['CL']}_reg/C",
+                    f"  Destination:            WRAPPER/CL/{self.env['CL']}_reg/D",
+                    "  Path Group:             clk_main_a0",
+                    "  Path Type:              Setup (Max at Slow Process Corner)",
+                    f"  Requirement:            {MAIN_CLOCK_NS:.3f}ns  (clk_main_a0 rise@{MAIN_CLOCK_NS:.3f}ns - "
+                    "clk_main_a0 rise@0.000ns)",
+                    f"  Data Path Delay:        {arrival:.3f}ns",
+                    "",
+                ]
+            )
+        )
+
+
+def run(script: Path, tclargs: list[str], console: Console, version: str) -> None:
+    """Perform the HDK's build_all.tcl (``script``) in the current directory."""
+    HdkBuild(tclargs, console, version).run()

@@ -1,0 +1,1 @@
+# User synthesis constraints of the CL.

@@ -1,0 +1,1 @@
+# User timing constraints of the CL.

@@ -1,0 +1,1 @@
+../../../../../common/shell_stable/build/scripts/build_level_1_cl.tcl

@@ -1,0 +1,1 @@
+../../../../../common/shell_stable/build/scripts/encrypt.tcl

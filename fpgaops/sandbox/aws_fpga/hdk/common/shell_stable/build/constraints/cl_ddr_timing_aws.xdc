@@ -1,0 +1,1 @@
+# Timing constraints of sh_ddr (fpgaops sandbox stand-in).

@@ -1,0 +1,1 @@
+# Floorplan of the CL partition for the small shell (fpgaops sandbox stand-in).
