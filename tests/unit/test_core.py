@@ -1,0 +1,58 @@
+"""Batched fact reading: one script, every fact's output and exit status, robust to hostile content."""
+
+from __future__ import annotations
+
+import subprocess
+from dataclasses import dataclass
+
+import pytest
+
+from fpgaops.core import FACT_MARK, Fact, FactError, batch_script, parse_batch
+
+
+@dataclass(frozen=True)
+class Echo(Fact[tuple[str, int]]):
+    name = "echo"
+    text: str
+    status: int = 0
+
+    def command(self) -> str:
+        return f"printf '%s' '{self.text}'; exit {self.status}"
+
+    def process(self, output: str, status: int) -> tuple[str, int]:
+        return output, status
+
+
+@dataclass(frozen=True)
+class Number(Fact[int]):
+    name = "number"
+    text: str
+
+    def command(self) -> str:
+        return f"echo {self.text}"
+
+    def process(self, output: str, status: int) -> int:
+        return int(output)
+
+
+def run_batch(facts, nonce="n0nce"):
+    out = subprocess.run(["sh", "-c", batch_script(facts, nonce)], capture_output=True, text=True).stdout
+    return parse_batch(facts, out, nonce)
+
+
+def test_every_fact_gets_its_own_output_and_exit_status():
+    facts = [Echo("first line\nsecond"), Echo("", 3), Echo(f"{FACT_MARK} other 0 0")]
+    assert run_batch(facts) == {facts[0]: ("first line\nsecond", 0), facts[1]: ("", 3),
+                                facts[2]: (f"{FACT_MARK} other 0 0", 0)}
+
+
+def test_an_unparsable_output_names_the_fact():
+    with pytest.raises(FactError, match=r"Number\(text='abc'\).*cannot parse"):
+        run_batch([Number("abc")])
+
+
+def test_a_truncated_batch_is_an_error_not_a_wrong_value():
+    facts = [Echo("a"), Echo("b")]
+    out = subprocess.run(["sh", "-c", batch_script(facts[:1], "x")], capture_output=True, text=True).stdout
+    with pytest.raises(FactError, match="stopped early"):
+        parse_batch(facts, out, "x")
