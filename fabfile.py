@@ -10,6 +10,7 @@ from pathlib import Path
 from fabric import task
 from invoke import Collection
 from invoke.exceptions import Exit
+from rich.console import Console
 
 from fpgaops.platforms import DEFAULT_PLATFORM
 from fpgaops.sandbox import lifecycle
@@ -17,6 +18,7 @@ from fpgaops.sandbox.config import DEFAULT_INVENTORY, DEFAULT_STATE_DIR, Sandbox
 from fpgaops.sandbox.errors import SandboxError
 from fpgaops.sandbox.report import show_status
 from fpgaops.sandbox.topology import parse_hosts
+from fpgaops.sandbox.tour import Tour
 
 
 def _sandbox(action):
@@ -33,11 +35,12 @@ def _sandbox(action):
     "port": "port of the local AWS endpoint",
     "network_index": "use 10.200.N.0/24, to run several sandboxes side by side",
     "state_dir": "where the sandbox keeps its keys, hosts and logs",
+    "inventory": "where to write the sandbox's inventory",
 })
 def up(c, hosts="", platform=DEFAULT_PLATFORM.name, cloud=True, port=4566, network_index=0,
-       state_dir=str(DEFAULT_STATE_DIR)):
+       state_dir=str(DEFAULT_STATE_DIR), inventory=str(DEFAULT_INVENTORY)):
     """Bring the sandbox up: local AWS endpoint and SSH hosts (root; rerunning changes nothing)."""
-    cfg = SandboxConfig(state_dir=Path(state_dir).resolve(), inventory_path=DEFAULT_INVENTORY,
+    cfg = SandboxConfig(state_dir=Path(state_dir).resolve(), inventory_path=Path(inventory).resolve(),
                         network_index=int(network_index), endpoint_port=int(port))
     _sandbox(lambda: lifecycle.up(cfg, parse_hosts(hosts, platform), cloud=cloud))
 
@@ -54,5 +57,15 @@ def down(c, state_dir=str(DEFAULT_STATE_DIR)):
     _sandbox(lambda: lifecycle.down(SandboxConfig.load(Path(state_dir).resolve())))
 
 
+@task(help={"state_dir": "the sandbox's state directory"})
+def tour(c, state_dir=str(DEFAULT_STATE_DIR)):
+    """Show every piece of a running sandbox working, end to end (hosts, DCP build, AFI, load, ...)."""
+    cfg = SandboxConfig.load(Path(state_dir).resolve())
+    try:
+        Tour(cfg, Console()).run()
+    except SandboxError as err:
+        raise Exit(f"Error: {err}", code=1) from None
+
+
 ns = Collection()
-ns.add_collection(Collection("sandbox", up, status, down))
+ns.add_collection(Collection("sandbox", up, status, down, tour))

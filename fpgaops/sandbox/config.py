@@ -87,6 +87,10 @@ class SandboxConfig:
     def artifacts_dir(self) -> Path:
         return self.state_dir / "artifacts"
 
+    def is_saved(self) -> bool:
+        """True once ``up`` has saved this sandbox's config in its state directory."""
+        return (self.state_dir / CONFIG_FILE).exists()
+
     def save(self) -> None:
         self.state_dir.mkdir(parents=True, exist_ok=True)
         data = asdict(self)
