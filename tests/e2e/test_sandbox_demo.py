@@ -20,15 +20,16 @@ def fab(*args: str) -> subprocess.CompletedProcess:
                           env={**os.environ, "COLUMNS": "200"})
 
 
-def test_the_tour_shows_every_piece_working_and_down_cleans_up(tmp_path):
+def test_the_tour_shows_every_piece_working_and_down_cleans_up(tmp_path, network_index_factory):
     state = ["--state-dir", str(tmp_path / "sandbox")]
-    up = fab("sandbox.up", "--hosts", "dev,f1-a,errgen", "--network-index", "199", "--port", "45199",
+    index = network_index_factory()
+    up = fab("sandbox.up", "--hosts", "dev,f1-a,errgen", "--network-index", str(index), "--port", str(45000 + index),
              "--inventory", str(tmp_path / "sandbox.yml"), *state)
     try:
         assert up.returncode == 0, up.stderr
         tour = fab("sandbox.tour", *state)
         assert tour.returncode == 0, tour.stdout + tour.stderr
-        for shown in ("Build Time", "available", " loaded ", "says hostname ip-10-200-199-", "terminated",
+        for shown in ("Build Time", "available", " loaded ", f"says hostname ip-10-200-{index}-", "terminated",
                       '"section": "chorus"', "tour complete"):
             assert shown in tour.stdout, shown
     finally:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import itertools
 import os
 
 import pytest
@@ -11,7 +10,6 @@ from fpgaops.sandbox import lifecycle
 from fpgaops.sandbox.config import SandboxConfig, Timings
 from fpgaops.sandbox.topology import parse_hosts
 
-_network_indexes = itertools.count(200 + (os.getpid() % 20) * 2)
 FAST_TIMINGS = Timings(fpga_busy_s=0.5, hls_synth_s=0.3, dcp_build_s=0.5, afi_pending_s=0.5)
 
 
@@ -24,12 +22,12 @@ def pytest_collection_modifyitems(items):
 
 
 @pytest.fixture(scope="session")
-def new_config(tmp_path_factory):
+def new_config(tmp_path_factory, network_index_factory):
     """Make the config of a new sandbox: own state directory, /24, bridge and endpoint port."""
 
     def make(name: str) -> SandboxConfig:
         state = tmp_path_factory.mktemp(name)
-        index = next(_network_indexes)
+        index = network_index_factory()
         return SandboxConfig(state_dir=state, inventory_path=state / "inventory.yml", network_index=index,
                              endpoint_port=45000 + index, timings=FAST_TIMINGS)
 
