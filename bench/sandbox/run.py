@@ -2,7 +2,7 @@
 
     sudo .venv/bin/python bench/sandbox/run.py [--hosts 4] [--rounds 5]
 
-Prints a table (median, min, max over the rounds) and writes bench/results/sandbox.json.
+Prints a table (median, min, max over the rounds) and writes bench/results/sandbox-<N>hosts.json.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ from fpgaops.sandbox.config import SandboxConfig
 from fpgaops.sandbox.hosts import SandboxHosts, ssh_keygen
 from fpgaops.sandbox.topology import static_specs
 
-RESULTS = Path(__file__).resolve().parents[1] / "results" / "sandbox.json"
+RESULTS_DIR = Path(__file__).resolve().parents[1] / "results"
 
 
 def one_round(cfg: SandboxConfig, count: int) -> tuple[float, float]:
@@ -67,14 +67,15 @@ def main() -> None:
         "down": summary([r[1] for r in rounds]),
         "target_up_s": 2.0,
     }
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(json.dumps(result, indent=2) + "\n")
+    results = RESULTS_DIR / f"sandbox-{args.hosts}hosts.json"
+    results.parent.mkdir(parents=True, exist_ok=True)
+    results.write_text(json.dumps(result, indent=2) + "\n")
     table = Table("phase", "median s", "min s", "max s", title=f"sandbox: {args.hosts} hosts, {args.rounds} rounds")
     for phase in ("up", "down"):
         s = result[phase]
         table.add_row(phase, f"{s['median_s']:.3f}", f"{s['min_s']:.3f}", f"{s['max_s']:.3f}")
     Console().print(table)
-    print(f"target: up < 2 s -> {'met' if result['up']['median_s'] < 2 else 'MISSED'}; wrote {RESULTS}")
+    print(f"target: up < 2 s -> {'met' if result['up']['median_s'] < 2 else 'MISSED'}; wrote {results}")
 
 
 if __name__ == "__main__":
