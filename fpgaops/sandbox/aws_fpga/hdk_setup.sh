@@ -18,9 +18,7 @@ script_name=$(basename "$full_script")
 script_dir=$(dirname "$full_script")
 debug=0
 
-function info_msg { echo -e "INFO: $1"; }
-function debug_msg { if [[ $debug != 0 ]]; then echo -e "DEBUG: $1"; fi; }
-function err_msg { echo -e >&2 "ERROR: $1"; }
+source "$script_dir/shared/bin/set_common_functions.sh"
 function usage { echo -e "USAGE: source [\$AWS_FPGA_REPO_DIR/]$script_name [-d|-debug] [-h|-help]"; }
 
 for arg in "$@"; do

@@ -14,7 +14,7 @@
 #  - sudo is never left waiting for a password: without passwordless sudo it fails clearly.
 #  - installing is idempotent: files already in place are left untouched.
 #  - AWS_FPGA_ALLOW_NON_ROOT is reported and ignored: a script cannot be setuid.
-#  - shared/bin/set_common_*.sh are folded in here, so this tree needs no shared/ folder.
+#  - of shared/bin, only set_common_functions.sh (the message helpers) is kept.
 #
 
 # Script must be sourced from a bash shell or it will not work
@@ -31,24 +31,7 @@ script_name=$(basename "$full_script")
 script_dir=$(dirname "$full_script")
 current_dir=$(pwd)
 
-function info_msg {
-  echo -e "INFO: $1"
-}
-
-function debug_msg {
-  if [[ -z $debug || $debug == 0 ]]; then
-    return
-  fi
-  echo -e "DEBUG: $1"
-}
-
-function err_msg {
-  echo -e >&2 "ERROR: $1"
-}
-
-function warn_msg {
-  echo -e "WARNING: $1"
-}
+source "$script_dir/shared/bin/set_common_functions.sh"
 
 function allow_non_root {
   [ -n "${AWS_FPGA_ALLOW_NON_ROOT}" ]
