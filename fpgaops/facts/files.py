@@ -1,0 +1,114 @@
+"""Facts about paths: what is there (type, mode, owner, sha256), whether it exists, a text file's content.
+
+All are read as root: the files an operation manages live in root-owned places (/etc, /opt,
+/var/lib) and some are private (a 0600 ``.env``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from shlex import quote
+
+from fpgaops.core import Fact
+
+
+@dataclass(frozen=True)
+class PathStat:
+    """What is at a path: ``kind`` is "file", "directory", "link" or "other".
+
+    Files and directories carry mode (an int, compare as octal), numeric and named owner and group;
+    files their content's sha256; links their target.
+    """
+
+    kind: str
+    mode: int | None = None
+    uid: int | None = None
+    gid: int | None = None
+    user: str | None = None
+    group: str | None = None
+    sha256: str | None = None
+    link_target: str | None = None
+
+    def owned_by(self, owner: str, group: str) -> bool:
+        """True when owner and group match, given as names or as numeric ids."""
+        return owner in (self.user, str(self.uid)) and group in (self.group, str(self.gid))
+
+
+@dataclass(frozen=True)
+class PathState(Fact[PathStat | None]):
+    """What is at ``path`` (a PathStat), or None when nothing is.
+
+    Args: path: absolute path on the host.
+    Example: ``PathState("/etc/rhythm/rhythm.env")`` ->
+    ``PathStat(kind="file", mode=0o600, uid=0, gid=0, user="root", group="root", sha256="9f86...")``
+    """
+
+    name = "path_state"
+    needs_root = True
+    path: str
+
+    def command(self) -> str:
+        # sha256sum reads stdin so that odd file names never change its output format
+        return (
+            f"p={quote(self.path)}\n"
+            'if [ -L "$p" ]; then echo link; readlink -- "$p"\n'
+            "elif [ -d \"$p\" ]; then stat -c 'directory %a %u %g %U %G' -- \"$p\"\n"
+            "elif [ -f \"$p\" ]; then stat -c 'file %a %u %g %U %G' -- \"$p\" && sha256sum < \"$p\"\n"
+            'elif [ -e "$p" ]; then echo other\n'
+            "else echo absent; fi"
+        )
+
+    def process(self, output: str, status: int) -> PathStat | None:
+        first, _, rest = output.partition("\n")
+        kind, *fields = first.split(" ")
+        if kind == "absent":
+            return None
+        if kind == "link":
+            return PathStat(kind="link", link_target=rest.removesuffix("\n"))
+        if kind == "other":
+            return PathStat(kind="other")
+        if kind not in ("file", "directory"):
+            raise ValueError(f"unexpected kind {kind!r}")
+        mode, uid, gid, user, group = fields
+        sha256 = rest.split()[0] if kind == "file" else None
+        return PathStat(kind=kind, mode=int(mode, 8), uid=int(uid), gid=int(gid), user=user, group=group,
+                        sha256=sha256)
+
+
+@dataclass(frozen=True)
+class PathExists(Fact[bool]):
+    """Whether anything (file, directory, even a dangling symlink) is at ``path``.
+
+    Args: path: absolute path on the host.
+    Example: ``PathExists("/opt/aws-fpga/sdk_setup.sh")`` -> True
+    """
+
+    name = "path_exists"
+    needs_root = True
+    path: str
+
+    def command(self) -> str:
+        return f"[ -e {quote(self.path)} ] || [ -L {quote(self.path)} ]"
+
+    def process(self, output: str, status: int) -> bool:
+        return status == 0
+
+
+@dataclass(frozen=True)
+class FileText(Fact[str | None]):
+    """The content of the regular file at ``path``, or None when there is no such file.
+
+    For small text files (templates, managed blocks, markers): the whole content is read.
+    Args: path: absolute path on the host.
+    Example: ``FileText("/opt/rhythm/venv/.fpgaops-requirements.sha256")`` -> "3a7b... python=python3\\n"
+    """
+
+    name = "file_text"
+    needs_root = True
+    path: str
+
+    def command(self) -> str:
+        return f"[ -f {quote(self.path)} ] && cat -- {quote(self.path)}"
+
+    def process(self, output: str, status: int) -> str | None:
+        return output if status == 0 else None
