@@ -69,7 +69,15 @@ def openssh_public_key(key_pair: Any) -> str | None:
     return f"{line} {key_pair.key_name}"
 
 
+MOTO_DEFAULT_CLIENT_TOKEN = "ABCDE"  # what moto's RunInstances parser passes when the request has none
+
+
 def _run_instances(self: EC2Backend, *args: Any, **kwargs: Any) -> Any:
+    token = kwargs.get("client_token")
+    if token and token != MOTO_DEFAULT_CLIENT_TOKEN:  # AWS: a retried request returns the first launch
+        for earlier in self.reservations.values():
+            if any(getattr(i, "client_token", None) == token for i in earlier.instances):
+                return earlier
     reservation = _original["run_instances"](self, *args, **kwargs)
     if _provider is not None:
         for instance in reservation.instances:

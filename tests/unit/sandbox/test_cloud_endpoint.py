@@ -388,6 +388,16 @@ def test_spot_instances_launch_hosts_too(ec2, provider):
         assert _instance(ec2, instance_id)["PublicIpAddress"].startswith("127.0.0.")
 
 
+def test_a_retried_run_instances_with_the_same_client_token_launches_nothing_new(ec2, provider):
+    request = {"ImageId": _ami_id(ec2, F2), "InstanceType": "f2.6xlarge", "MinCount": 1, "MaxCount": 1,
+               "ClientToken": "fleet-f1-a"}
+    first = ec2.run_instances(**request)["Instances"][0]["InstanceId"]
+    again = ec2.run_instances(**request)["Instances"][0]["InstanceId"]
+    other = ec2.run_instances(**{**request, "ClientToken": "fleet-f1-b"})["Instances"][0]["InstanceId"]
+    assert first == again != other
+    assert provider.calls_for(first) == ["launch"]
+
+
 def test_stop_start_and_terminate_drive_the_host(ec2, provider):
     instance_id = ec2.run_instances(ImageId=_ami_id(ec2, F2), InstanceType="f2.6xlarge", MinCount=1,
                                     MaxCount=1)["Instances"][0]["InstanceId"]
