@@ -27,7 +27,7 @@ HOST_INIT = Path(__file__).with_name("host_init.sh")
 AMI_LAYER = Path(__file__).with_name("ami")
 OVERLAY_DIRS = ("etc", "opt", "home", "root", "srv", "var", "usr")
 SSH_PORT = 22
-START_TIMEOUT_S = 10.0
+START_TIMEOUT_S = 30.0  # generous: a loaded 2-core CI machine can be slow to fork sshd
 
 SSHD_CONFIG = """\
 # fpgaops sandbox host {name}

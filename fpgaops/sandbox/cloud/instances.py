@@ -22,6 +22,7 @@ from typing import Any
 from cryptography.hazmat.primitives import serialization
 from moto.ec2.models import EC2Backend
 from moto.ec2.models.instances import Instance, StateReason
+from moto.ec2.responses._base_response import EC2BaseResponse
 
 from fpgaops.platforms import platform_of_instance_type
 from fpgaops.sandbox.cloud.amis import login_user_for_image
@@ -48,6 +49,18 @@ def install_instance_hosts(provider: InstanceHostProvider | None) -> None:
     EC2Backend.stop_instances = _stop_instances
     EC2Backend.start_instances = _start_instances
     EC2Backend.terminate_instances = _terminate_instances
+    EC2BaseResponse.RESPONSE_KEY_PATH_TO_TRANSFORMER[RUN_INSTANCES_STATE] = _launch_reply_state
+
+
+RUN_INSTANCES_STATE = "RunInstances.Reservation.Instances.Instance.State"
+
+
+def _launch_reply_state(state: Any) -> dict[str, Any]:
+    """RunInstances answers ``pending`` for a new instance (moto's rule), but the real state for the
+    instance of a retried ClientToken that has been stopped or terminated since, as AWS does."""
+    name = state["Name"] if isinstance(state, dict) else state.name
+    code = state["Code"] if isinstance(state, dict) else state.code
+    return {"Code": 0, "Name": "pending"} if name in ("pending", "running") else {"Code": code, "Name": name}
 
 
 def host_of(instance: Instance) -> LaunchedHost | None:

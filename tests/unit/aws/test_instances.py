@@ -90,15 +90,18 @@ def test_a_second_run_creates_nothing_and_says_so(ec2, project) -> None:
 
 def test_the_launch_request_is_idempotent_by_its_client_token(ec2, project) -> None:
     calls = ec2.hooks.count("RunInstances")
-    ensure_fleet(ec2, config(project))
+    first = {r.name: r.instance_id for r in ensure_fleet(ec2, config(project)).instances}
     first_tokens = [call["ClientToken"] for call in calls]
-    for record in project_instances(ec2, project):
-        ec2.terminate_instances(InstanceIds=[record.instance_id])
+    for instance_id in first.values():
+        ec2.terminate_instances(InstanceIds=[instance_id])
 
-    ensure_fleet(ec2, config(project))  # same slots, same requests: same tokens
+    again = {r.name: r.instance_id for r in ensure_fleet(ec2, config(project)).instances}
 
     assert len(set(first_tokens)) == 2 and all(len(token) <= 64 for token in first_tokens)
-    assert [call["ClientToken"] for call in calls[2:]] == first_tokens
+    retried = [call["ClientToken"] for call in calls[2:]]
+    # each slot asks again with its first token (AWS answers with the terminated instance), then a new one
+    assert retried[0::2] == first_tokens and all(t.endswith("-1") for t in retried[1::2])
+    assert set(again) == set(first) and not set(again.values()) & set(first.values())
 
 
 def test_a_token_whose_instance_was_terminated_gets_a_new_attempt(ec2, project) -> None:

@@ -396,6 +396,9 @@ def test_a_retried_run_instances_with_the_same_client_token_launches_nothing_new
     other = ec2.run_instances(**{**request, "ClientToken": "fleet-f1-b"})["Instances"][0]["InstanceId"]
     assert first == again != other
     assert provider.calls_for(first) == ["launch"]
+    ec2.terminate_instances(InstanceIds=[first])
+    retried = ec2.run_instances(**request)["Instances"][0]
+    assert (retried["InstanceId"], retried["State"]["Name"]) == (first, "terminated")
 
 
 def test_stop_start_and_terminate_drive_the_host(ec2, provider):
