@@ -1,0 +1,1 @@
+"""Beat model: generated training songs, QKeras training, hls4ml conversion, FPGA wrapper, packaging."""

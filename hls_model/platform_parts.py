@@ -1,0 +1,36 @@
+"""The FPGA part and HLS tool of each AWS FPGA platform, as hls_model needs them.
+
+hls_model runs on the dev host and never imports ``fpgaops``: the part strings are copied from
+``fpgaops/platforms.py`` (``F1.part``, ``F2.part``, the one source of platform facts);
+``tests/hls_model/test_platform_parts.py`` fails if the two ever disagree.
+
+Example::
+
+    from hls_model.platform_parts import PARTS
+    PARTS["f2"].part         # 'xcvu47p-fsvh2892-2-e'
+    PARTS["f2"].hls_backend  # 'Vitis'
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class PlatformParts:
+    """What the conversion and the build need to know about a platform."""
+
+    name: str  # "f1" | "f2"
+    part: str  # FPGA part targeted by hls4ml and Vivado
+    hls_backend: str  # hls4ml backend whose build() the dev host's tools run
+    hls_tool: str  # the HLS executable that backend calls
+    hls_tool_version: str  # the version installed on the platform's FPGA Developer AMI
+
+
+PARTS: dict[str, PlatformParts] = {
+    # F2 AMI: Vivado/Vitis 2024.1; hls4ml 1.3.0's Vitis backend calls `vitis-run --mode hls`.
+    "f2": PlatformParts("f2", "xcvu47p-fsvh2892-2-e", "Vitis", "vitis-run", "2024.1"),
+    # F1 (retired): Vivado HLS ended with 2020.1; hls4ml's Vivado backend calls `vivado_hls`.
+    "f1": PlatformParts("f1", "xcvu9p-flgb2104-2-i", "Vivado", "vivado_hls", "2020.1"),
+}
+DEFAULT_PLATFORM = "f2"

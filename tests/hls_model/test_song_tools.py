@@ -1,0 +1,99 @@
+"""The generator, labels, splits, beat tracking and recordings, on small inputs (no TensorFlow)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from hls_model import beat_tracking, dataset, recordings
+from hls_model.config import SynthConfig
+from hls_model.synth_audio import PATTERN_TEMPI, generate_song, patterns_for
+from rhythm_service import features
+
+SHORT = SynthConfig(music_seconds=(6.0, 8.0))
+
+
+def test_the_same_seed_gives_the_same_song_and_another_seed_another() -> None:
+    first, again, other = generate_song((1, 2, 3), SHORT), generate_song((1, 2, 3), SHORT), generate_song(4, SHORT)
+    np.testing.assert_array_equal(first.audio, again.audio)
+    assert first.description == again.description and not np.array_equal(first.beats, other.beats)
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_songs_have_their_beats_inside_and_a_tempo_in_range(seed: int) -> None:
+    song = generate_song(seed, SHORT)
+    assert song.audio.dtype == np.float32 and np.max(np.abs(song.audio)) <= 1.0
+    assert song.beats[0] >= 0 and song.beats[-1] < len(song.audio) / features.SAMPLE_RATE
+    assert 60 * 0.9 <= song.tempo_bpm <= 200 * 1.1 and np.all(np.diff(song.beats) > 0)
+
+
+def test_every_tempo_from_60_to_200_has_a_pattern() -> None:
+    for tempo in range(60, 201):
+        assert all(PATTERN_TEMPI[name][0] <= tempo <= PATTERN_TEMPI[name][1] for name in patterns_for(tempo))
+
+
+def test_labels_mark_frames_within_the_tolerance() -> None:
+    labels = dataset.label_frames(20, np.array([0.1, 0.3]), 0.035)
+    times = features.frame_times(20)
+    expected = (np.abs(times - 0.1) <= 0.035) | (np.abs(times - 0.3) <= 0.035)
+    np.testing.assert_array_equal(labels, expected.astype(np.float32))
+    assert dataset.label_frames(5, np.array([]), 0.035).sum() == 0
+
+
+def test_splits_round_trip_through_npz(tmp_path: Path) -> None:
+    songs = [dataset.describe(generate_song(i, SHORT), f"s{i}") for i in range(2)]
+    dataset.save_split(tmp_path / "split.npz", songs)
+    loaded = dataset.load_split(tmp_path / "split.npz")
+    assert [s.name for s in loaded] == ["s0", "s1"]
+    for original, copy in zip(songs, loaded, strict=True):
+        np.testing.assert_array_equal(original.features, copy.features)
+        np.testing.assert_array_equal(original.beats, copy.beats)
+
+
+def pulse_curve(bpm: float, seconds: float, offbeat: float) -> tuple[np.ndarray, np.ndarray]:
+    """A probability curve with peaks of 1 on beats and ``offbeat`` halfway between them."""
+    times = features.frame_times(int(seconds * beat_tracking.FRAME_RATE))
+    beats = np.arange(0.5, seconds - 0.5, 60 / bpm)
+    curve = np.zeros(len(times))
+    for beat in beats:
+        curve += np.exp(-0.5 * ((times - beat) / 0.015) ** 2)
+        curve += offbeat * np.exp(-0.5 * ((times - beat - 30 / bpm) / 0.015) ** 2)
+    return curve, beats
+
+
+@pytest.mark.parametrize("bpm", [64.0, 100.0, 150.0, 190.0])
+def test_tracking_finds_the_beats_of_a_clean_curve(bpm: float) -> None:
+    curve, beats = pulse_curve(bpm, 20.0, offbeat=0.4)
+    found, tempo = beat_tracking.track_beats(curve)
+    assert abs(tempo - bpm) < 0.04 * bpm
+    assert np.mean([np.min(np.abs(found - b)) < 0.07 for b in beats[1:-1]]) > 0.95
+
+
+def test_peak_picking_keeps_peaks_above_the_threshold() -> None:
+    curve, beats = pulse_curve(120.0, 10.0, offbeat=0.3)
+    found = beat_tracking.pick_peaks(curve, threshold=0.5)
+    assert len(found) == len(beats) and np.max(np.abs(found - beats)) < 0.025
+
+
+def test_unknown_methods_are_refused() -> None:
+    with pytest.raises(ValueError, match="unknown beat tracking method"):
+        beat_tracking.track_beats(np.ones(100), method="magic")
+
+
+def test_recordings_read_audio_and_annotations(tmp_path: Path) -> None:
+    song = generate_song(5, SHORT)
+    recordings.save_audio(tmp_path / "song.flac", song.audio)
+    lines = "".join(f"{t:.3f}\t{i % 4 + 1}\n" for i, t in enumerate(song.beats))  # time, position in the bar
+    (tmp_path / "song.beats").write_text("# beats\n" + lines)
+    loaded = recordings.load_annotated(tmp_path / "song.flac", tmp_path / "song.beats")
+    np.testing.assert_allclose(loaded.beats, song.beats, atol=1e-3)
+    assert abs(loaded.tempo_bpm - song.tempo_bpm) < 1.0
+    assert len(loaded.features) == len(features.extract(song.audio, features.SAMPLE_RATE))
+
+
+def test_bad_annotation_lines_are_reported_with_their_line(tmp_path: Path) -> None:
+    (tmp_path / "bad.beats").write_text("0.5\nabc\n")
+    with pytest.raises(ValueError, match=r"bad\.beats:2"):
+        recordings.load_beats(tmp_path / "bad.beats")
