@@ -8,6 +8,14 @@ from pathlib import Path
 import pytest
 
 from fpgaops.sandbox.network import link_exists
+from fpgaops.sandbox.processes import listening
+
+ENDPOINT_PORT_BASE = 45000
+
+
+def endpoint_port(index: int) -> int:
+    """The local AWS endpoint's port for a test sandbox on 10.200.<index>.0/24."""
+    return ENDPOINT_PORT_BASE + index
 
 LOCK_DIR = Path("/run/lock") if Path("/run/lock").is_dir() else Path("/tmp")
 _held_locks: list = []  # flocks live as long as this test process: a crashed run frees them
@@ -22,7 +30,7 @@ def claim_network_index() -> int:
         except BlockingIOError:
             lock.close()
             continue
-        if link_exists(f"fpgaops{index}"):  # left by a run that crashed: not ours to reuse
+        if link_exists(f"fpgaops{index}") or listening("127.0.0.1", endpoint_port(index)):  # taken by a crashed run
             lock.close()
             continue
         _held_locks.append(lock)

@@ -215,7 +215,7 @@ class SandboxHosts:
             for name, spec in list(waiting.items()):
                 if listening(spec.address, SSH_PORT):
                     del waiting[name]
-                elif self.pid(name) is None or time.monotonic() > deadline:
+                elif self._children[name].poll() is not None or time.monotonic() > deadline:
                     console = (self.host_dir(name) / "console.log").read_text(errors="replace")
                     self.stop([n for n in (s.name for s in specs)])
                     raise HostError(f"sandbox host {name} did not start:\n{console.strip()}")
@@ -227,12 +227,13 @@ class SandboxHosts:
         """Stop hosts (their disks stay): kill each one's init by PID, then its network."""
         links = {}
         for name in names:
-            pid = self.pid(name)
-            if pid is not None:  # unshare --kill-child takes the namespace's PID 1 (and all) along
-                end_process(pid, str(HOST_INIT), str(self.host_dir(name)), sig=signal.SIGKILL)
+            # unshare --kill-child takes the namespace's PID 1 (and everything in it) along
             child = self._children.pop(name, None)
-            if child is not None:
+            if child is not None:  # ours: its handle is surer than any PID file
+                child.kill()
                 child.wait()
+            elif (pid := self.pid(name)) is not None:
+                end_process(pid, str(HOST_INIT), str(self.host_dir(name)), sig=signal.SIGKILL)
             (self.host_dir(name) / "pid").unlink(missing_ok=True)
             if (self.host_dir(name) / "spec.json").exists():
                 links[name] = self.spec(name).address

@@ -11,13 +11,24 @@ from pathlib import Path
 
 
 def is_running(pid: int, *markers: str) -> bool:
-    """True when ``pid`` is alive (not a zombie) and its command line holds every marker."""
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
-    except (OSError, IndexError):
-        return False
-    return state != "Z" and all(m.encode() in cmdline for m in markers)
+    """True when ``pid`` is alive (not a zombie) and its command line holds every marker.
+
+    A process in the middle of exec() shows an empty command line for a moment: read it again
+    rather than take that process for someone else's (or for dead).
+    """
+    for _ in range(10):  # an exec() takes microseconds; a kernel thread never has a command line
+        try:
+            state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+            raw = Path(f"/proc/{pid}/cmdline").read_bytes()
+        except (OSError, IndexError):
+            return False
+        if state == "Z":
+            return False
+        if raw:
+            cmdline = raw.split(b"\0")
+            return all(m.encode() in cmdline for m in markers)
+        time.sleep(0.002)
+    return False
 
 
 def read_pid(pid_file: Path, *markers: str) -> int | None:
@@ -53,10 +64,11 @@ def processes_mentioning(text: str) -> list[int]:
     """PIDs of live processes whose command line mentions ``text`` (e.g. a state directory)."""
     found = []
     for entry in Path("/proc").iterdir():
-        if entry.name.isdigit() and int(entry.name) != os.getpid() and is_running(int(entry.name)):
-            try:
-                if text.encode() in (entry / "cmdline").read_bytes():
-                    found.append(int(entry.name))
-            except OSError:
-                continue
+        if not entry.name.isdigit() or int(entry.name) == os.getpid():
+            continue
+        try:
+            if text.encode() in (entry / "cmdline").read_bytes() and is_running(int(entry.name)):
+                found.append(int(entry.name))
+        except OSError:
+            continue
     return found

@@ -10,6 +10,7 @@ import pytest
 
 from fpgaops.sandbox import lifecycle
 from fpgaops.sandbox.config import PROJECT_ROOT, SandboxConfig
+from tests.conftest import endpoint_port
 
 pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="the sandbox needs root")
 FAB = str(Path(PROJECT_ROOT) / ".venv" / "bin" / "fab")
@@ -23,7 +24,8 @@ def fab(*args: str) -> subprocess.CompletedProcess:
 def test_the_tour_shows_every_piece_working_and_down_cleans_up(tmp_path, network_index_factory):
     state = ["--state-dir", str(tmp_path / "sandbox")]
     index = network_index_factory()
-    up = fab("sandbox.up", "--hosts", "dev,f1-a,errgen", "--network-index", str(index), "--port", str(45000 + index),
+    up = fab("sandbox.up", "--hosts", "dev,f1-a,errgen", "--network-index", str(index),
+             "--port", str(endpoint_port(index)),
              "--inventory", str(tmp_path / "sandbox.yml"), *state)
     try:
         assert up.returncode == 0, up.stderr

@@ -9,6 +9,7 @@ import pytest
 from fpgaops.sandbox import lifecycle
 from fpgaops.sandbox.config import SandboxConfig, Timings
 from fpgaops.sandbox.topology import parse_hosts
+from tests.conftest import endpoint_port
 
 FAST_TIMINGS = Timings(fpga_busy_s=0.5, hls_synth_s=0.3, dcp_build_s=0.5, afi_pending_s=0.5)
 
@@ -29,7 +30,7 @@ def new_config(tmp_path_factory, network_index_factory):
         state = tmp_path_factory.mktemp(name)
         index = network_index_factory()
         return SandboxConfig(state_dir=state, inventory_path=state / "inventory.yml", network_index=index,
-                             endpoint_port=45000 + index, timings=FAST_TIMINGS)
+                             endpoint_port=endpoint_port(index), timings=FAST_TIMINGS)
 
     return make
 
