@@ -411,6 +411,23 @@ class HostConnection:
         self._write(upload, staged)
         return staged
 
+    def fetch(self, remote_path: str, local_path: Path) -> None:
+        """Copy a remote file (readable by the login user) to the laptop, atomically (temp + rename).
+
+        Example: ``conn.fetch("build/checkpoints/x.Developer_CL.tar", Path("artifacts/x.tar"))``
+        """
+        local_path.parent.mkdir(parents=True, exist_ok=True)
+        partial = local_path.with_name(f".{local_path.name}.partial")
+        with self._lock:
+            try:
+                self._sftp().get(remote_path, str(partial))
+            except (paramiko.SSHException, EOFError) as err:
+                raise self._lost(err) from None
+            except OSError as err:
+                partial.unlink(missing_ok=True)
+                raise OSError(f"{self.target.describe()}: cannot fetch {remote_path}: {err}") from None
+        os.replace(partial, local_path)
+
     def _sftp(self) -> paramiko.SFTPClient:
         try:
             return self.fabric.sftp()  # fabric keeps one SFTP session per connection

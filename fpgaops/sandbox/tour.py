@@ -20,12 +20,12 @@ import time
 from pathlib import Path
 
 import boto3
-import paramiko
-from fabric import Config, Connection
 from rich.console import Console
 from rich.table import Table
 
 from fpgaops.aws.host_keys import host_keys_from_console
+from fpgaops.connection import ConnectionPool, HostConnection
+from fpgaops.core import Upload
 from fpgaops.inventory import Host, Inventory
 from fpgaops.platforms import platform_named
 from fpgaops.sandbox.config import SandboxConfig
@@ -37,14 +37,16 @@ BUCKET = "fpgaops-tour"
 TRIGGER = '{"trigger": "rhythm", "error_type": "business", "beat": 1, "section": "chorus", "tempo": 128.0}'
 
 
-def connect(address: str, user: str, key_file: str, known_hosts: str) -> Connection:
-    """An SSH connection that refuses any host key not pinned in ``known_hosts``."""
-    conn = Connection(address, user=user, config=Config(overrides={"run": {"in_stream": False, "hide": True}}),
-                      connect_kwargs={"key_filename": key_file, "look_for_keys": False, "allow_agent": False})
-    conn.client.load_host_keys(known_hosts)
-    conn.client.set_missing_host_key_policy(paramiko.RejectPolicy())
-    conn.open()
-    return conn
+class TourError(SandboxError):
+    """A step of the tour did not do what it shows."""
+
+
+def checked(host: Host, conn: HostConnection, shell: str, sudo: bool = False) -> str:
+    """Run ``shell`` on ``host`` and return its stdout; a failure stops the tour with its stderr."""
+    result = conn.run(shell, sudo=sudo)
+    if not result.ok:
+        raise TourError(f"{host.name}: `{shell}` failed ({result.exit_code}): {result.stderr.strip()[-500:]}")
+    return result.stdout
 
 
 class Tour:
@@ -56,17 +58,15 @@ class Tour:
             raise SandboxError(f"no sandbox inventory at {cfg.inventory_path}: run `fab sandbox.up` first")
         self.inventory = Inventory.load(cfg.inventory_path)
         self.sdk_archive = Path(self.inventory.groups["all"].vars["aws_fpga_sdk_archive"])
-        self._connections: dict[str, Connection] = {}
+        self.pool = ConnectionPool()  # strict host keys: the sandbox's known_hosts, from the inventory
 
     def aws(self, service: str):
         return boto3.client(service, endpoint_url=self.cfg.endpoint_url, region_name=self.cfg.region,
                             aws_access_key_id="sandbox", aws_secret_access_key="sandbox")
 
-    def ssh(self, host: Host) -> Connection:
-        if host.name not in self._connections:
-            self._connections[host.name] = connect(host.address, host.user, str(self.cfg.client_key),
-                                                   str(self.cfg.known_hosts))
-        return self._connections[host.name]
+    def on(self, host: Host, shell: str, sudo: bool = False) -> str:
+        """Run ``shell`` on ``host`` over the tour's one connection to it; its stdout."""
+        return checked(host, self.pool.get(host), shell, sudo)
 
     def first(self, group: str) -> Host:
         hosts = self.inventory.group_hosts(group)
@@ -77,34 +77,33 @@ class Tour:
     def step(self, title: str) -> None:
         self.console.rule(f"[bold]{title}")
 
-    def push_sdk(self, conn: Connection) -> None:
-        conn.put(str(self.sdk_archive), "aws-fpga.tar.gz")
-        conn.run("rm -rf aws-fpga && tar xzf aws-fpga.tar.gz")
+    def push_sdk(self, host: Host) -> None:
+        self.pool.get(host).put(Upload("aws-fpga.tar.gz", local_path=str(self.sdk_archive)))
+        self.on(host, "rm -rf aws-fpga && tar xzf aws-fpga.tar.gz")
 
     # -- the steps ---------------------------------------------------------------------------
     def hosts(self) -> None:
         self.step("1. hosts: real sshd, strict host keys, sudo, systemctl, crontab")
         table = Table("host", "address", "hostname", "user", "sudo", "systemctl", "crontab")
         for host in self.inventory.hosts.values():
-            conn = self.ssh(host)
-            probe = conn.run("hostname; id -un; sudo -n id -u; systemctl --version | sed -n 2p | cut -d' ' -f4-; "
-                             "echo '0 3 * * * true' | crontab - && crontab -l | wc -l && crontab -r").stdout.split("\n")
+            probe = self.on(host, "hostname; id -un; sudo -n id -u; systemctl --version | sed -n 2p | cut -d' ' -f4-; "
+                             "echo '0 3 * * * true' | crontab - && crontab -l | wc -l && crontab -r").split("\n")
             table.add_row(host.name, host.address, probe[0], probe[1], "root" if probe[2] == "0" else "no",
                           probe[3].strip(), f"{probe[4]} line")
         self.console.print(table)
 
     def dcp_build(self) -> Path:
         self.step("2. dev host: the HDK builds a DCP tarball (Vivado stand-in from the FPGA Developer AMI)")
-        conn = self.ssh(self.first("dev"))
-        self.push_sdk(conn)
+        dev = self.first("dev")
+        self.push_sdk(dev)
         script = ("source /etc/profile.d/default_module.sh && cd aws-fpga && source hdk_setup.sh >/dev/null && "
                   "export CL_DIR=$HDK_DIR/cl/examples/CL_TEMPLATE && cd $CL_DIR/build/scripts && "
                   f"./aws_build_dcp_from_cl.py -c CL_TEMPLATE -t {DCP_TAG} | tail -n 3")
         started = time.monotonic()
-        self.console.print(conn.run(f"bash -c '{script}'").stdout.rstrip())
+        self.console.print(self.on(dev, f"bash -c '{script}'").rstrip())
         remote = f"aws-fpga/hdk/cl/examples/CL_TEMPLATE/build/checkpoints/{DCP_TAG}.Developer_CL.tar"
         local = self.cfg.artifacts_dir / f"{DCP_TAG}.Developer_CL.tar"
-        conn.get(remote, str(local))
+        self.pool.get(dev).fetch(remote, local)
         self.console.print(f"built in {time.monotonic() - started:.1f} s, fetched {local.name} "
                            f"({local.stat().st_size} bytes)")
         return local
@@ -131,10 +130,9 @@ class Tour:
     def load(self, agfi: str) -> None:
         host = self.first("f1")
         self.step(f"4. FPGA host {host.name}: sdk_setup.sh installs the FPGA tools, the AGFI loads")
-        conn = self.ssh(host)
-        self.push_sdk(conn)
-        conn.run("bash -c 'cd aws-fpga && source sdk_setup.sh >/dev/null'")
-        self.console.print(conn.run(f"sudo fpga-load-local-image -S 0 -I {agfi} -H").stdout.rstrip())
+        self.push_sdk(host)
+        self.on(host, "bash -c 'cd aws-fpga && source sdk_setup.sh >/dev/null'")
+        self.console.print(self.on(host, f"fpga-load-local-image -S 0 -I {agfi} -H", sudo=True).rstrip())
 
     def instance(self) -> None:
         self.step("5. an instance launched through the endpoint becomes a host")
@@ -154,8 +152,10 @@ class Tour:
             keys = host_keys_from_console(ec2.get_console_output(InstanceId=instance_id)["Output"])
             known = self.cfg.state_dir / "tour_known_hosts"
             known.write_text("".join(f"{described['PublicIpAddress']} {k}\n" for k in keys))
-            with connect(described["PublicIpAddress"], f2.login_user, str(self.cfg.client_key), str(known)) as conn:
-                hostname = conn.run("hostname").stdout.strip()
+            instance = Inventory.from_dict({"all": {"hosts": {instance_id: {
+                "ansible_host": described["PublicIpAddress"], "ansible_user": f2.login_user,
+                "ansible_ssh_private_key_file": str(self.cfg.client_key), "fpgaops_known_hosts": str(known)}}}})
+            hostname = self.on(instance.host(instance_id), "hostname").strip()
             self.console.print(f"{ami['Name']} -> {instance_id} (spot {f2.default_instance_type}) at "
                                f"{described['PublicIpAddress']}: ssh {f2.login_user}@... says hostname {hostname}")
         finally:
@@ -168,8 +168,8 @@ class Tour:
         post = ("python3 -c 'import sys, urllib.request as u; r = u.Request(sys.argv[1], sys.argv[2].encode(), "
                 "{\"Content-Type\": \"application/json\"}); print(u.urlopen(r, timeout=5).read().decode())' "
                 f"http://{errgen.address}:9090/api/rhythm-trigger '{TRIGGER}'")
-        self.console.print(self.ssh(fpga).run(post).stdout.strip())
-        self.console.print(self.ssh(errgen).run("tail -n 1 /var/lib/errgen/triggers.jsonl").stdout.strip())
+        self.console.print(self.on(fpga, post).strip())
+        self.console.print(self.on(errgen, "tail -n 1 /var/lib/errgen/triggers.jsonl").strip())
 
     def run(self) -> None:
         self.console.print(f"[bold]{STAND_IN_NOTICE}")
@@ -179,6 +179,5 @@ class Tour:
             self.instance()
             self.errgen()
         finally:
-            for conn in self._connections.values():
-                conn.close()
+            self.pool.close()
         self.console.rule("[bold green]tour complete: every piece of the sandbox works")

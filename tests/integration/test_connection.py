@@ -118,6 +118,18 @@ def test_uploads_go_in_place_or_through_root_with_mode_0600_and_one_sftp_session
     conn.run("rm -f /etc/.fpgaops-conn-test /home/ubuntu/plain.txt", sudo=True)
 
 
+def test_fetch_copies_a_remote_file_whole_or_says_which_is_missing(pool, inventory, tmp_path):
+    conn = pool.get(inventory.host("c1"))
+    conn.run("head -c 300000 /dev/urandom > fetched.bin")
+    conn.fetch("fetched.bin", tmp_path / "out" / "fetched.bin")
+    remote_sha = conn.run("sha256sum fetched.bin").stdout.split()[0]
+    assert hashlib.sha256((tmp_path / "out" / "fetched.bin").read_bytes()).hexdigest() == remote_sha
+    with pytest.raises(OSError, match=r"c1 .*cannot fetch no-such-file"):
+        conn.fetch("no-such-file", tmp_path / "missing")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]  # no partial file left
+    conn.run("rm -f fetched.bin")
+
+
 # --- sudo with a password ----------------------------------------------------------------------
 
 
