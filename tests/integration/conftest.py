@@ -35,14 +35,21 @@ def new_config(tmp_path_factory, network_index_factory):
     return make
 
 
-@pytest.fixture(scope="session")
-def sandbox(new_config):
-    """Static hosts dev, f1-a (F2, ubuntu), f1-b (F1, centos), errgen and the local endpoint."""
-    cfg = new_config("sandbox")
+def running_sandbox(cfg: SandboxConfig, hosts: str, *, cloud: bool = False):
+    """Yield ``cfg`` with its sandbox up (hosts as ``--hosts`` takes them); down afterwards, whatever happened.
+
+    Example: ``yield from running_sandbox(new_config("runner"), "r1,r2:f1")`` in a fixture.
+    """
     try:
-        lifecycle.up(cfg, parse_hosts("dev,f1-a,f1-b:f1,errgen", "f2"), cloud=True)
+        lifecycle.up(cfg, parse_hosts(hosts, "f2"), cloud=cloud)
         yield cfg
     finally:
         lifecycle.down(cfg)
+
+
+@pytest.fixture(scope="session")
+def sandbox(new_config):
+    """Static hosts dev, f1-a (F2, ubuntu), f1-b (F1, centos), errgen and the local endpoint."""
+    yield from running_sandbox(new_config("sandbox"), "dev,f1-a,f1-b:f1,errgen", cloud=True)
 
 

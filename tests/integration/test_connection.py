@@ -30,8 +30,7 @@ from fpgaops.connection import (
 )
 from fpgaops.core import Upload
 from fpgaops.inventory import Host, Inventory
-from fpgaops.sandbox import lifecycle
-from fpgaops.sandbox.topology import parse_hosts
+from tests.integration.conftest import running_sandbox
 
 BECOME_USER = "deployer"
 BECOME_PASSWORD = "Corr3ct-horse-" + secrets.token_hex(4)
@@ -39,12 +38,7 @@ BECOME_PASSWORD = "Corr3ct-horse-" + secrets.token_hex(4)
 
 @pytest.fixture(scope="module")
 def cfg(new_config):
-    cfg = new_config("connection")
-    try:
-        lifecycle.up(cfg, parse_hosts("c1,c2,c3:f1", "f2"), cloud=False)
-        yield cfg
-    finally:
-        lifecycle.down(cfg)
+    yield from running_sandbox(new_config("connection"), "c1,c2,c3:f1")
 
 
 @pytest.fixture(scope="module")

@@ -25,9 +25,8 @@ from fpgaops.inventory import Inventory
 from fpgaops.recap import EXIT_FAILED, EXIT_OK, EXIT_UNREACHABLE
 from fpgaops.run_log import MASK
 from fpgaops.runner import Role, RunSettings, run
-from fpgaops.sandbox import lifecycle
 from fpgaops.sandbox.hosts import SandboxHosts
-from fpgaops.sandbox.topology import parse_hosts
+from tests.integration.conftest import running_sandbox
 from tests.unit.test_runner_plan import TEMP_TAG, shell_step, write_file
 
 HOSTS = ("r1", "r2", "r3", "r4")
@@ -37,12 +36,7 @@ KILL_MARK = "29.25"  # `sleep 29.25`: the command the kill test interrupts, uniq
 
 @pytest.fixture(scope="module")
 def cfg(new_config):
-    cfg = new_config("runner")
-    try:
-        lifecycle.up(cfg, parse_hosts("r1,r2,r3,r4:f1", "f2"), cloud=False)
-        yield cfg
-    finally:
-        lifecycle.down(cfg)
+    yield from running_sandbox(new_config("runner"), "r1,r2,r3,r4:f1")
 
 
 @pytest.fixture(scope="module")
