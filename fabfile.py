@@ -1,6 +1,9 @@
 """The fab tasks of fpgaops: each turns its options into a call into the toolkit, nothing more.
 
-`fab --list` shows every task; `fab --help TASK` its options.
+`fab --list` shows every task; `fab --help TASK` its options. Tasks that run roles on hosts
+(`fab ping`, and the deployment tasks as they land) all take the same options: -i/--inventory
+(default inventory/sandbox.yml, written by `fab sandbox.up`), -l/--limit, -t/--tags, -c/--check,
+-d/--diff, -f/--forks, -v/--verbose, -e/--extra-vars, -a/--accept-new-host-keys.
 """
 
 from __future__ import annotations
@@ -12,6 +15,7 @@ from invoke import Collection
 from invoke.exceptions import Exit
 from rich.console import Console
 
+from fpgaops.cli_options import roles_task
 from fpgaops.platforms import DEFAULT_PLATFORM
 from fpgaops.sandbox import lifecycle
 from fpgaops.sandbox.config import DEFAULT_INVENTORY, DEFAULT_STATE_DIR, SandboxConfig
@@ -19,6 +23,7 @@ from fpgaops.sandbox.errors import SandboxError
 from fpgaops.sandbox.report import show_status
 from fpgaops.sandbox.topology import parse_hosts
 from fpgaops.sandbox.tour import Tour
+from roles.ping import tasks as ping_role
 
 
 def _sandbox(action):
@@ -67,5 +72,8 @@ def tour(c, state_dir=str(DEFAULT_STATE_DIR)):
         raise Exit(f"Error: {err}", code=1) from None
 
 
-ns = Collection()
+ping = roles_task(lambda: [ping_role.role()], name="ping",
+                  doc="Check that every host answers over SSH and can become root (changes nothing).")
+
+ns = Collection(ping)
 ns.add_collection(Collection("sandbox", up, status, down, tour))

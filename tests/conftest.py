@@ -1,4 +1,4 @@
-"""Shared by all tests: each sandbox a test starts gets a network index no other run is using."""
+"""Shared by all tests: sandboxes for tests, each on a network index and port no other run is using."""
 
 from __future__ import annotations
 
@@ -7,8 +7,11 @@ from pathlib import Path
 
 import pytest
 
+from fpgaops.sandbox import lifecycle
+from fpgaops.sandbox.config import SandboxConfig, Timings
 from fpgaops.sandbox.network import link_exists
 from fpgaops.sandbox.processes import listening
+from fpgaops.sandbox.topology import parse_hosts
 
 ENDPOINT_PORT_BASE = 45000
 
@@ -41,3 +44,31 @@ def claim_network_index() -> int:
 @pytest.fixture(scope="session")
 def network_index_factory():
     return claim_network_index
+
+
+FAST_TIMINGS = Timings(fpga_busy_s=0.5, hls_synth_s=0.3, dcp_build_s=0.5, afi_pending_s=0.5)
+
+
+@pytest.fixture(scope="session")
+def new_config(tmp_path_factory, network_index_factory):
+    """Make the config of a new sandbox: own state directory, /24, bridge and endpoint port."""
+
+    def make(name: str) -> SandboxConfig:
+        state = tmp_path_factory.mktemp(name)
+        index = network_index_factory()
+        return SandboxConfig(state_dir=state, inventory_path=state / "inventory.yml", network_index=index,
+                             endpoint_port=endpoint_port(index), timings=FAST_TIMINGS)
+
+    return make
+
+
+def running_sandbox(cfg: SandboxConfig, hosts: str, *, cloud: bool = False):
+    """Yield ``cfg`` with its sandbox up (hosts as ``--hosts`` takes them); down afterwards, whatever happened.
+
+    Example: ``yield from running_sandbox(new_config("runner"), "r1,r2:f1")`` in a fixture.
+    """
+    try:
+        lifecycle.up(cfg, parse_hosts(hosts, "f2"), cloud=cloud)
+        yield cfg
+    finally:
+        lifecycle.down(cfg)

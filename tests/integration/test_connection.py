@@ -30,7 +30,7 @@ from fpgaops.connection import (
 )
 from fpgaops.core import Upload
 from fpgaops.inventory import Host, Inventory
-from tests.integration.conftest import running_sandbox
+from tests.conftest import running_sandbox
 
 BECOME_USER = "deployer"
 BECOME_PASSWORD = "Corr3ct-horse-" + secrets.token_hex(4)

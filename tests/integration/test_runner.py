@@ -26,7 +26,7 @@ from fpgaops.recap import EXIT_FAILED, EXIT_OK, EXIT_UNREACHABLE
 from fpgaops.run_log import MASK
 from fpgaops.runner import Role, RunSettings, run
 from fpgaops.sandbox.hosts import SandboxHosts
-from tests.integration.conftest import running_sandbox
+from tests.conftest import running_sandbox
 from tests.unit.test_runner_plan import TEMP_TAG, shell_step, write_file
 
 HOSTS = ("r1", "r2", "r3", "r4")
