@@ -15,7 +15,13 @@ from invoke import Collection
 from invoke.exceptions import Exit
 from rich.console import Console
 
-from fpgaops.cli_options import roles_task
+from fpgaops.aws.errors import AwsError
+from fpgaops.aws.pricing import PriceBook
+from fpgaops.aws.session import AwsClients, settings_from_vars
+from fpgaops.aws.status import project_status
+from fpgaops.aws.status_table import show_project_status
+from fpgaops.cli_options import COMMON_HELP, choose_inventory, roles_task
+from fpgaops.inventory import Inventory, InventoryError
 from fpgaops.platforms import DEFAULT_PLATFORM
 from fpgaops.sandbox import lifecycle
 from fpgaops.sandbox.config import DEFAULT_INVENTORY, DEFAULT_STATE_DIR, SandboxConfig
@@ -51,7 +57,7 @@ def up(c, hosts="", platform=DEFAULT_PLATFORM.name, cloud=True, port=4566, netwo
 
 
 @task(help={"state_dir": "the sandbox's state directory"})
-def status(c, state_dir=str(DEFAULT_STATE_DIR)):
+def sandbox_status(c, state_dir=str(DEFAULT_STATE_DIR)):
     """Show the sandbox: endpoint, hosts (static and instances), network."""
     _sandbox(lambda: lifecycle.status(SandboxConfig.load(Path(state_dir).resolve())))
 
@@ -72,8 +78,25 @@ def tour(c, state_dir=str(DEFAULT_STATE_DIR)):
         raise Exit(f"Error: {err}", code=1) from None
 
 
+DEFAULT_PROJECT = "fpgaops"
+
 ping = roles_task(lambda: [ping_role.role()], name="ping",
                   doc="Check that every host answers over SSH and can become root (changes nothing).")
 
-ns = Collection(ping)
-ns.add_collection(Collection("sandbox", up, status, down, tour))
+@task(help={"inventory": COMMON_HELP["inventory"], "project": "the Project tag (default: the inventory's `project`)"})
+def status(c, inventory="", project=""):
+    """Show this project's instances (state, uptime, price, cost so far) and AFIs (state, age)."""
+    try:
+        settings = Inventory.load(choose_inventory(inventory)).groups["all"].vars
+        aws = AwsClients(settings_from_vars(settings))
+        report = project_status(aws.client("ec2"), project or settings.get("project", DEFAULT_PROJECT),
+                                prices=PriceBook.for_region(aws.region))
+    except (AwsError, InventoryError) as err:
+        raise Exit(f"Error: {err}", code=1) from None
+    show_project_status(report, Console())
+
+
+ns = Collection(ping, status)
+sandbox = Collection("sandbox", up, down, tour)
+sandbox.add_task(sandbox_status, name="status")
+ns.add_collection(sandbox)

@@ -9,6 +9,7 @@ since the local endpoint checks none). Throttled calls are retried by botocore i
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
@@ -46,10 +47,20 @@ class AwsSettings:
 
         Example: ``AwsSettings.sandbox("http://127.0.0.1:4566")``
         """
-        # RunInstances there starts a real host: give it time rather than have botocore retry it (the local
-        # endpoint, unlike AWS, does not honour ClientToken, so a retried launch would launch twice)
+        # RunInstances there starts a real host: on a loaded machine give it time rather than retry it
         return cls(region=region, endpoint_url=endpoint_url, access_key_id=SANDBOX_KEY,
                    secret_access_key=SANDBOX_KEY, read_timeout_s=300.0)
+
+
+def settings_from_vars(host_vars: Mapping[str, Any]) -> AwsSettings:
+    """AWS settings from inventory variables: ``aws_endpoint_url`` (the sandbox's inventory sets it),
+    else ``aws_region`` / ``aws_profile`` (None: boto3's own resolution).
+
+    Example: ``settings_from_vars(inventory.groups["all"].vars)``
+    """
+    if host_vars.get("aws_endpoint_url"):
+        return AwsSettings.sandbox(str(host_vars["aws_endpoint_url"]), str(host_vars.get("aws_region", "us-east-1")))
+    return AwsSettings(region=host_vars.get("aws_region"), profile=host_vars.get("aws_profile"))
 
 
 class AwsClients:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -19,6 +21,7 @@ from fpgaops.aws.session import AwsClients, AwsSettings
 from fpgaops.aws.status import project_status
 from fpgaops.aws.teardown import Waiting, terminate_instances
 from fpgaops.platforms import F2
+from fpgaops.sandbox.config import PROJECT_ROOT
 from tests.ssh_helpers import connect
 from tests.unit.aws.aws_fakes import Injected
 from tests.unit.aws.dcp_fixtures import bad_tarballs, dcp_tarball
@@ -150,3 +153,19 @@ def test_teardown_terminates_only_the_tagged_instances(sandbox, aws, tmp_path) -
         assert state == "running"
     finally:
         ec2.terminate_instances(InstanceIds=[stranger])
+
+
+def test_fab_status_shows_the_same_prices_and_totals(sandbox, provisioned) -> None:
+    done = subprocess.run([str(PROJECT_ROOT / ".venv" / "bin" / "fab"), "status", "-i", str(sandbox.inventory_path),
+                           "--project", PROJECT], cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=120,
+                          env={**os.environ, "COLUMNS": "200"})
+    assert done.returncode == 0, done.stdout + done.stderr
+    f1_row = next(line for line in done.stdout.splitlines() if "│ f1-a" in line)
+    assert "running" in f1_row and "1.980" in f1_row and "f2.6xlarge" in f1_row
+    assert "running now: $2.72/h" in done.stdout
+
+
+def test_fab_status_of_a_project_without_instances_says_so(sandbox) -> None:
+    done = subprocess.run([str(PROJECT_ROOT / ".venv" / "bin" / "fab"), "status", "-i", str(sandbox.inventory_path),
+                           "--project", "nothing-here"], cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0 and "no instances of project nothing-here" in done.stdout
