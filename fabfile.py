@@ -15,13 +15,8 @@ from invoke import Collection
 from invoke.exceptions import Exit
 from rich.console import Console
 
-from fpgaops.aws.errors import AwsError
-from fpgaops.aws.pricing import PriceBook
-from fpgaops.aws.session import AwsClients, settings_from_vars
-from fpgaops.aws.status import project_status
-from fpgaops.aws.status_table import show_project_status
+from fpgaops.aws import commands as aws_commands
 from fpgaops.cli_options import COMMON_HELP, choose_inventory, roles_task
-from fpgaops.inventory import Inventory, InventoryError
 from fpgaops.platforms import DEFAULT_PLATFORM
 from fpgaops.sandbox import lifecycle
 from fpgaops.sandbox.config import DEFAULT_INVENTORY, DEFAULT_STATE_DIR, SandboxConfig
@@ -78,25 +73,51 @@ def tour(c, state_dir=str(DEFAULT_STATE_DIR)):
         raise Exit(f"Error: {err}", code=1) from None
 
 
-DEFAULT_PROJECT = "fpgaops"
-
 ping = roles_task(lambda: [ping_role.role()], name="ping",
                   doc="Check that every host answers over SSH and can become root (changes nothing).")
 
-@task(help={"inventory": COMMON_HELP["inventory"], "project": "the Project tag (default: the inventory's `project`)"})
+AWS_HELP = {"inventory": COMMON_HELP["inventory"] + "; its variables say which AWS (or sandbox) and project",
+            "project": "the Project tag (default: the inventory's `project`, else fpgaops)",
+            "names": "only these instances (comma-separated names)", "roles": "only these roles (e.g. f1)",
+            "yes": "do it without asking (for scripts)"}
+
+
+def _aws_help(*params: str) -> dict[str, str]:
+    return {param: AWS_HELP[param] for param in params}
+
+
+def _exit(code: int) -> None:
+    if code:
+        raise Exit(code=code)
+
+
+@task(help=_aws_help("inventory", "project"))
 def status(c, inventory="", project=""):
     """Show this project's instances (state, uptime, price, cost so far) and AFIs (state, age)."""
-    try:
-        settings = Inventory.load(choose_inventory(inventory)).groups["all"].vars
-        aws = AwsClients(settings_from_vars(settings))
-        report = project_status(aws.client("ec2"), project or settings.get("project", DEFAULT_PROJECT),
-                                prices=PriceBook.for_region(aws.region))
-    except (AwsError, InventoryError) as err:
-        raise Exit(f"Error: {err}", code=1) from None
-    show_project_status(report, Console())
+    _exit(aws_commands.show_status(choose_inventory(inventory), project))
 
 
-ns = Collection(ping, status)
+@task(help=AWS_HELP)
+def stop(c, inventory="", project="", names="", roles="", yes=False):
+    """Stop the project's instances (disks kept, FPGA images lost, billing stops); asks first."""
+    _exit(aws_commands.change_instances("stop", choose_inventory(inventory), project=project, names=names,
+                                        roles=roles, yes=yes))
+
+
+@task(help=AWS_HELP)
+def start(c, inventory="", project="", names="", roles="", yes=False):
+    """Start the project's stopped instances, within the budget; asks first."""
+    _exit(aws_commands.change_instances("start", choose_inventory(inventory), project=project, names=names,
+                                        roles=roles, yes=yes))
+
+
+@task(help={**_aws_help("inventory", "project", "yes"), "delete_afis": "also delete the project's AFIs"})
+def teardown(c, inventory="", project="", delete_afis=False, yes=False):
+    """Terminate every instance of the project (optionally its AFIs too); asks first."""
+    _exit(aws_commands.tear_down(choose_inventory(inventory), project=project, delete_afis=delete_afis, yes=yes))
+
+
+ns = Collection(ping, status, stop, start, teardown)
 sandbox = Collection("sandbox", up, down, tour)
 sandbox.add_task(sandbox_status, name="status")
 ns.add_collection(sandbox)

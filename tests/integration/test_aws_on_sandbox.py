@@ -156,9 +156,7 @@ def test_teardown_terminates_only_the_tagged_instances(sandbox, aws, tmp_path) -
 
 
 def test_fab_status_shows_the_same_prices_and_totals(sandbox, provisioned) -> None:
-    done = subprocess.run([str(PROJECT_ROOT / ".venv" / "bin" / "fab"), "status", "-i", str(sandbox.inventory_path),
-                           "--project", PROJECT], cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=120,
-                          env={**os.environ, "COLUMNS": "200"})
+    done = fab("status", "-i", str(sandbox.inventory_path), "--project", PROJECT)
     assert done.returncode == 0, done.stdout + done.stderr
     f1_row = next(line for line in done.stdout.splitlines() if "│ f1-a" in line)
     assert "running" in f1_row and "1.980" in f1_row and "f2.6xlarge" in f1_row
@@ -166,6 +164,30 @@ def test_fab_status_shows_the_same_prices_and_totals(sandbox, provisioned) -> No
 
 
 def test_fab_status_of_a_project_without_instances_says_so(sandbox) -> None:
-    done = subprocess.run([str(PROJECT_ROOT / ".venv" / "bin" / "fab"), "status", "-i", str(sandbox.inventory_path),
-                           "--project", "nothing-here"], cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=120)
+    done = fab("status", "-i", str(sandbox.inventory_path), "--project", "nothing-here")
     assert done.returncode == 0 and "no instances of project nothing-here" in done.stdout
+
+
+def fab(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([str(PROJECT_ROOT / ".venv" / "bin" / "fab"), *args], cwd=PROJECT_ROOT, capture_output=True,
+                          text=True, timeout=180, stdin=subprocess.DEVNULL, env={**os.environ, "COLUMNS": "200"})
+
+
+def test_fab_stop_start_teardown_ask_first_and_do_what_they_say(sandbox, aws, tmp_path) -> None:
+    project = "fab-lifecycle"
+    provision(aws, provision_config(sandbox, project, tmp_path / "known_hosts", dev_count=0))
+    scope = ["-i", str(sandbox.inventory_path), "--project", project]
+
+    def state() -> str:
+        return {r["name"]: r["state"] for r in project_status(aws.client("ec2"), project).instance_rows()}["f1-a"]
+
+    unconfirmed = fab("stop", *scope)  # a script without --yes: shows the plan, changes nothing
+    assert unconfirmed.returncode == 1 and "would stop: f1-a" in unconfirmed.stdout and "--yes" in unconfirmed.stdout
+    assert state() == "running"
+    assert fab("stop", *scope, "--yes").returncode == 0 and state() == "stopped"
+    unknown = fab("start", *scope, "--names", "f1-z", "--yes")
+    assert unknown.returncode == 1 and "f1-z" in unknown.stdout
+    assert fab("start", *scope, "--names", "f1-a", "--yes").returncode == 0 and state() == "running"
+    torn = fab("teardown", *scope, "--yes")
+    assert torn.returncode == 0 and "terminate: f1-a" in torn.stdout
+    assert project_status(aws.client("ec2"), project).instance_rows() == []
