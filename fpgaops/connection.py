@@ -363,7 +363,9 @@ class HostConnection:
                 become.step(channel, out, err)
                 if become.done:
                     writer = _start_stdin_writer(channel, stdin)
-            if channel.exit_status_ready() and not channel.recv_ready() and not channel.recv_stderr_ready():
+            # done once the command exited AND the host sent EOF: the exit status may come before the last data
+            drained = not channel.recv_ready() and not channel.recv_stderr_ready()
+            if channel.exit_status_ready() and (channel.eof_received or channel.closed) and drained:
                 break
         if writer is not None:
             writer.join(timeout=5)

@@ -8,6 +8,7 @@ the unit tests' (an atomic write-file through a temporary name).
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import io
 import os
@@ -163,7 +164,8 @@ def kill_session_running(cfg, host: str, mark: str, timeout_s: float = 10.0) -> 
             tree = _subtree(session, children)
             if any(mark.encode() in _cmdline(pid) for pid in tree):
                 for pid in tree:
-                    os.kill(pid, signal.SIGKILL)
+                    with contextlib.suppress(ProcessLookupError):  # killing the first may end the others
+                        os.kill(pid, signal.SIGKILL)
                 return
         time.sleep(0.05)
     raise AssertionError(f"no command with {mark!r} ran on {host}")
