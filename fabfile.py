@@ -13,9 +13,7 @@ from pathlib import Path
 from fabric import task
 from invoke import Collection
 from invoke.exceptions import Exit
-from rich.console import Console
 
-from fpgaops.aws import commands as aws_commands
 from fpgaops.cli_options import COMMON_HELP, choose_inventory, roles_task
 from fpgaops.platforms import DEFAULT_PLATFORM
 from fpgaops.sandbox import lifecycle
@@ -23,7 +21,6 @@ from fpgaops.sandbox.config import DEFAULT_INVENTORY, DEFAULT_STATE_DIR, Sandbox
 from fpgaops.sandbox.errors import SandboxError
 from fpgaops.sandbox.report import show_status
 from fpgaops.sandbox.topology import parse_hosts
-from fpgaops.sandbox.tour import Tour
 from roles.ping import tasks as ping_role
 
 
@@ -66,6 +63,10 @@ def down(c, state_dir=str(DEFAULT_STATE_DIR)):
 @task(help={"state_dir": "the sandbox's state directory"})
 def tour(c, state_dir=str(DEFAULT_STATE_DIR)):
     """Show every piece of a running sandbox working, end to end (hosts, DCP build, AFI, load, ...)."""
+    from rich.console import Console
+
+    from fpgaops.sandbox.tour import Tour  # boto3 and friends: imported only by the tasks that use them
+
     cfg = SandboxConfig.load(Path(state_dir).resolve())
     try:
         Tour(cfg, Console()).run()
@@ -86,6 +87,13 @@ def _aws_help(*params: str) -> dict[str, str]:
     return {param: AWS_HELP[param] for param in params}
 
 
+def _aws_commands():
+    """fpgaops.aws.commands, imported when an AWS task runs: boto3 costs every `fab` start ~0.2 s otherwise."""
+    from fpgaops.aws import commands
+
+    return commands
+
+
 def _exit(code: int) -> None:
     if code:
         raise Exit(code=code)
@@ -94,27 +102,27 @@ def _exit(code: int) -> None:
 @task(help=_aws_help("inventory", "project"))
 def status(c, inventory="", project=""):
     """Show this project's instances (state, uptime, price, cost so far) and AFIs (state, age)."""
-    _exit(aws_commands.show_status(choose_inventory(inventory), project))
+    _exit(_aws_commands().show_status(choose_inventory(inventory), project))
 
 
 @task(help=AWS_HELP)
 def stop(c, inventory="", project="", names="", roles="", yes=False):
     """Stop the project's instances (disks kept, FPGA images lost, billing stops); asks first."""
-    _exit(aws_commands.change_instances("stop", choose_inventory(inventory), project=project, names=names,
+    _exit(_aws_commands().change_instances("stop", choose_inventory(inventory), project=project, names=names,
                                         roles=roles, yes=yes))
 
 
 @task(help=AWS_HELP)
 def start(c, inventory="", project="", names="", roles="", yes=False):
     """Start the project's stopped instances, within the budget; asks first."""
-    _exit(aws_commands.change_instances("start", choose_inventory(inventory), project=project, names=names,
+    _exit(_aws_commands().change_instances("start", choose_inventory(inventory), project=project, names=names,
                                         roles=roles, yes=yes))
 
 
 @task(help={**_aws_help("inventory", "project", "yes"), "delete_afis": "also delete the project's AFIs"})
 def teardown(c, inventory="", project="", delete_afis=False, yes=False):
     """Terminate every instance of the project (optionally its AFIs too); asks first."""
-    _exit(aws_commands.tear_down(choose_inventory(inventory), project=project, delete_afis=delete_afis, yes=yes))
+    _exit(_aws_commands().tear_down(choose_inventory(inventory), project=project, delete_afis=delete_afis, yes=yes))
 
 
 ns = Collection(ping, status, stop, start, teardown)

@@ -19,11 +19,11 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-import boto3
 from rich.console import Console
 from rich.table import Table
 
 from fpgaops.aws.host_keys import host_keys_from_console
+from fpgaops.aws.session import AwsClients, AwsSettings
 from fpgaops.connection import ConnectionPool, HostConnection
 from fpgaops.core import Upload
 from fpgaops.inventory import Host, Inventory
@@ -58,11 +58,11 @@ class Tour:
             raise SandboxError(f"no sandbox inventory at {cfg.inventory_path}: run `fab sandbox.up` first")
         self.inventory = Inventory.load(cfg.inventory_path)
         self.sdk_archive = Path(self.inventory.groups["all"].vars["aws_fpga_sdk_archive"])
+        self.clients = AwsClients(AwsSettings.sandbox(cfg.endpoint_url, cfg.region))
         self.pool = ConnectionPool()  # strict host keys: the sandbox's known_hosts, from the inventory
 
     def aws(self, service: str):
-        return boto3.client(service, endpoint_url=self.cfg.endpoint_url, region_name=self.cfg.region,
-                            aws_access_key_id="sandbox", aws_secret_access_key="sandbox")
+        return self.clients.client(service)
 
     def on(self, host: Host, shell: str, sudo: bool = False) -> str:
         """Run ``shell`` on ``host`` over the tour's one connection to it; its stdout."""
