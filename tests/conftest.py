@@ -72,3 +72,11 @@ def running_sandbox(cfg: SandboxConfig, hosts: str, *, cloud: bool = False):
         yield cfg
     finally:
         lifecycle.down(cfg)
+
+
+@pytest.fixture(scope="session")
+def model_package() -> Path:
+    """The packaged CI beat model (``build/test-model/package/beat-model-<release>/``), built once."""
+    from tests.model_package import model_package_folder
+
+    return model_package_folder()
