@@ -156,6 +156,19 @@ def invocation_pool() -> ConnectionPool:
     return _pool
 
 
+def load_inventory(options: RunOptions) -> Inventory:
+    """The task's inventory: the file, plus the project's running EC2 instances when it sets ``ec2_hosts: true``.
+
+    Example: ``load_inventory(RunOptions.from_task_args(inventory="inventory/aws.yml")).group_hosts("f1")``
+    """
+    inventory = Inventory.load(options.inventory, extra_vars=options.extra_vars)
+    if not inventory.groups["all"].vars.get("ec2_hosts"):
+        return inventory
+    from fpgaops.aws.ec2_inventory import with_project_instances  # boto3: only for inventories that need it
+
+    return with_project_instances(options.inventory, options.extra_vars)
+
+
 def run_roles(options: RunOptions, roles: Sequence[Role], console: Console | None = None) -> int:
     """Load the inventory, run ``roles`` on the shared connections, print the recap; the exit code.
 
@@ -166,7 +179,7 @@ def run_roles(options: RunOptions, roles: Sequence[Role], console: Console | Non
     """
     console = console or Console()
     try:
-        inventory = Inventory.load(options.inventory, extra_vars=options.extra_vars)
+        inventory = load_inventory(options)
         for warning in inventory.warnings:
             console.print(Text(f"warning: {warning}", style="yellow"))
         pool = invocation_pool()
@@ -176,6 +189,29 @@ def run_roles(options: RunOptions, roles: Sequence[Role], console: Console | Non
     except (InventoryError, RunError) as err:
         console.print(Text(f"Error: {err}", style="bold red"))
         return EXIT_CANNOT_START
+
+
+def options_task(body: Callable[[RunOptions], int], *, name: str, doc: str) -> Any:
+    """A fab task taking the common options, parsing them, and exiting with ``body(options)``'s code.
+
+    Example: ``ping = options_task(lambda options: run_roles(options, [ping_role]), name="ping", doc="...")``
+    """
+
+    def task_body(c: Any, inventory: str = "", limit: str = "", tags: str = "", check: bool = False,
+                  diff: bool = False, forks: int = DEFAULT_FORKS, verbose: bool = False,
+                  extra_vars: list[str] | None = None, accept_new_host_keys: bool = False) -> None:
+        try:
+            options = RunOptions.from_task_args(inventory, limit, tags, check, diff, forks, verbose, extra_vars,
+                                                accept_new_host_keys)
+        except OptionError as err:
+            raise Exit(f"Error: {err}", code=EXIT_CANNOT_START) from None
+        code = body(options)
+        if code:
+            raise Exit(code=code)
+
+    task_body.__name__ = task_body.__qualname__ = name.replace("-", "_")
+    task_body.__doc__ = doc
+    return task(task_body, name=name, help=COMMON_HELP, iterable=["extra_vars"])
 
 
 def roles_task(roles: Callable[[], Sequence[Role]], *, name: str, doc: str) -> Any:
@@ -188,19 +224,4 @@ def roles_task(roles: Callable[[], Sequence[Role]], *, name: str, doc: str) -> A
 
     Example: ``deploy = roles_task(lambda: [service.role()], name="deploy", doc="Deploy the service.")``
     """
-
-    def body(c: Any, inventory: str = "", limit: str = "", tags: str = "", check: bool = False,
-             diff: bool = False, forks: int = DEFAULT_FORKS, verbose: bool = False,
-             extra_vars: list[str] | None = None, accept_new_host_keys: bool = False) -> None:
-        try:
-            options = RunOptions.from_task_args(inventory, limit, tags, check, diff, forks, verbose, extra_vars,
-                                                accept_new_host_keys)
-        except OptionError as err:
-            raise Exit(f"Error: {err}", code=EXIT_CANNOT_START) from None
-        code = run_roles(options, roles())
-        if code:
-            raise Exit(code=code)
-
-    body.__name__ = body.__qualname__ = name.replace("-", "_")
-    body.__doc__ = doc
-    return task(body, name=name, help=COMMON_HELP, iterable=["extra_vars"])
+    return options_task(lambda options: run_roles(options, roles()), name=name, doc=doc)

@@ -12,7 +12,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from fpgaops.inventory import ALL, Inventory, Vars
+from fpgaops.inventory import ALL, Inventory, InventoryError, Vars
 from fpgaops.platforms import platform_of_instance_type
 
 PROJECT_TAG = "Project"
@@ -50,15 +50,63 @@ def ec2_inventory(
 
     Example: ``ec2_inventory(boto3.Session(region_name="us-east-1"), "beats").select("f1")``
     """
+    data, warnings = ec2_inventory_data(aws, project, address_preference)
+    inventory = Inventory.from_dict(data, extra_vars=extra_vars, vars_dir=vars_dir)
+    inventory.warnings[:0] = warnings
+    return inventory
+
+
+def ec2_inventory_data(aws: Any, project: str, address_preference: Sequence[str] = DEFAULT_ADDRESS_PREFERENCE
+                       ) -> tuple[dict[str, Any], list[str]]:
+    """The project's running instances as YAML-shaped inventory data (``ec2_inventory``'s), and warnings."""
     unknown = [kind for kind in address_preference if kind not in ADDRESS_FIELDS]
     if unknown:
         raise ValueError(f"unknown address kinds {unknown}: expected some of {', '.join(ADDRESS_FIELDS)}")
     client = aws if hasattr(aws, "describe_instances") else aws.client("ec2")
     region = client.meta.region_name
     instances = sorted(_project_instances(client, project), key=lambda i: (_tags(i).get(NAME_TAG, ""), i["InstanceId"]))
-    data, warnings = _inventory_data(instances, region, address_preference)
-    inventory = Inventory.from_dict(data, extra_vars=extra_vars, vars_dir=vars_dir)
-    inventory.warnings[:0] = warnings
+    return _inventory_data(instances, region, address_preference)
+
+
+def with_project_instances(path: Path, extra_vars: Vars | None = None) -> Inventory:
+    """The inventory file at ``path`` plus the project's running instances, when its ``all`` vars say
+    ``ec2_hosts: true`` (instances join the groups named by their Role tag; a static host of the
+    same name wins). Settings: ``project``, ``aws_*`` (``session.settings_from_vars``),
+    ``ec2_address_preference`` (list of public_ip, private_ip, dns_name).
+
+    Example: ``with_project_instances(Path("inventory/aws.yml")).group_hosts("f1")``
+    """
+    import yaml
+
+    from fpgaops.aws.errors import AwsError, translate_errors
+    from fpgaops.aws.session import AwsClients, settings_from_vars
+
+    static = Inventory.load(path, extra_vars=extra_vars)
+    settings = static.groups[ALL].vars
+    if not settings.get("ec2_hosts"):
+        return static
+    preference = tuple(settings.get("ec2_address_preference") or DEFAULT_ADDRESS_PREFERENCE)
+    try:
+        aws = AwsClients(settings_from_vars(settings))
+        project = str(settings.get("project") or "fpgaops")
+        found, warnings = translate_errors(ec2_inventory_data)(aws.client("ec2"), project, preference)
+    except AwsError as err:
+        raise InventoryError(f"{path}: cannot list the project's instances (ec2_hosts: true): {err}") from None
+    data = yaml.safe_load(Path(path).read_text()) or {}
+    body = data.setdefault(ALL, {}) or {}
+    data[ALL] = body
+    children = body.setdefault("children", {}) or {}
+    body["children"] = children
+    for group, content in found[ALL]["children"].items():
+        target = children.setdefault(group, {}) or {}
+        children[group] = target
+        hosts = target.setdefault("hosts", {}) or {}
+        target["hosts"] = hosts
+        for name, host_vars in content["hosts"].items():
+            if name not in static.hosts:
+                hosts[name] = host_vars
+    inventory = Inventory.from_dict(data, extra_vars=extra_vars, vars_dir=Path(path).parent)
+    inventory.warnings[:0] = [*static.warnings, *warnings]
     return inventory
 
 

@@ -1,0 +1,58 @@
+"""The service's release, built on the laptop: the ``rhythm_service`` code and the model package, one tarball.
+
+A release is named by the sha256 of its content (code files and the model package), so the same
+code and model give the same release id, and a rerun uploads nothing.  Layout inside (and on the
+host under ``<service_root>/releases/<id>/``)::
+
+    rhythm_service/...        the service's Python package (no tests, no caches)
+    model/manifest.json ...   the model package (MODEL_DIR)
+
+Example::
+
+    release = build_release(Path("build/deploy/packages/beat-model-0123456789abcdef"))
+    release.release_id, release.tarball
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+from hls_model.step_cache import tree_files
+from roles.flow import artifacts_dir, content_tarball
+
+SERVICE_PACKAGE = Path(__file__).resolve().parents[2] / "rhythm_service"
+REQUIREMENTS = SERVICE_PACKAGE / "requirements.txt"
+
+
+@dataclass(frozen=True)
+class Release:
+    """A built release: its id (16 hex digits), the tarball, and the content hash of the model it carries."""
+
+    release_id: str
+    tarball: Path
+    model_sha256: str
+
+
+def model_content_sha256(package: Path) -> str:
+    """The model package's content hash, from its manifest (a clear error when it is not a package)."""
+    try:
+        return json.loads((package / "manifest.json").read_text())["content_sha256"]
+    except (OSError, ValueError, KeyError) as err:
+        raise ValueError(f"{package}: not a model package (manifest.json with content_sha256): {err}") from None
+
+
+def release_files(package: Path) -> dict[str, Path]:
+    """Name inside the release -> laptop file: the service's code (no bytecode) and the model package."""
+    code = {f"rhythm_service/{path.relative_to(SERVICE_PACKAGE).as_posix()}": path
+            for path in tree_files(SERVICE_PACKAGE) if "__pycache__" not in path.parts}
+    model = {f"model/{path.relative_to(package).as_posix()}": path for path in tree_files(package)}
+    return {**code, **model}
+
+
+def build_release(package: Path) -> Release:
+    """The release tarball of the service code and the unpacked model ``package`` (built once, under build/deploy)."""
+    model_sha256 = model_content_sha256(package)
+    path, ident = content_tarball(release_files(package), artifacts_dir("releases"), "rhythm")
+    return Release(ident, path, model_sha256)
