@@ -18,9 +18,10 @@ Example (fabfile.py)::
 from __future__ import annotations
 
 import atexit
+import inspect
 import json
 import shlex
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -191,27 +192,34 @@ def run_roles(options: RunOptions, roles: Sequence[Role], console: Console | Non
         return EXIT_CANNOT_START
 
 
-def options_task(body: Callable[[RunOptions], int], *, name: str, doc: str) -> Any:
-    """A fab task taking the common options, parsing them, and exiting with ``body(options)``'s code.
+def options_task(body: Callable[..., int], *, name: str, doc: str, flags: Mapping[str, str] | None = None) -> Any:
+    """A fab task taking the common options (and ``flags``), exiting with ``body(options, **flags)``'s code.
 
+    Args: body: runs the task; name: its name on the command line; doc: its one-line help;
+    flags: boolean options of this task only, name -> help (``{"disable": "remove it"}``).
     Example: ``ping = options_task(lambda options: run_roles(options, [ping_role]), name="ping", doc="...")``
     """
+    flags = dict(flags or {})
 
     def task_body(c: Any, inventory: str = "", limit: str = "", tags: str = "", check: bool = False,
                   diff: bool = False, forks: int = DEFAULT_FORKS, verbose: bool = False,
-                  extra_vars: list[str] | None = None, accept_new_host_keys: bool = False) -> None:
+                  extra_vars: list[str] | None = None, accept_new_host_keys: bool = False, **chosen: bool) -> None:
         try:
             options = RunOptions.from_task_args(inventory, limit, tags, check, diff, forks, verbose, extra_vars,
                                                 accept_new_host_keys)
         except OptionError as err:
             raise Exit(f"Error: {err}", code=EXIT_CANNOT_START) from None
-        code = body(options)
+        code = body(options, **{flag: bool(chosen.get(flag, False)) for flag in flags})
         if code:
             raise Exit(code=code)
 
+    signature = inspect.signature(task_body)
+    parameters = [p for p in signature.parameters.values() if p.kind != inspect.Parameter.VAR_KEYWORD]
+    parameters += [inspect.Parameter(flag, inspect.Parameter.KEYWORD_ONLY, default=False) for flag in flags]
+    task_body.__signature__ = signature.replace(parameters=parameters)  # what invoke reads the options from
     task_body.__name__ = task_body.__qualname__ = name.replace("-", "_")
     task_body.__doc__ = doc
-    return task(task_body, name=name, help=COMMON_HELP, iterable=["extra_vars"])
+    return task(task_body, name=name, help={**COMMON_HELP, **flags}, iterable=["extra_vars"])
 
 
 def roles_task(roles: Callable[[], Sequence[Role]], *, name: str, doc: str) -> Any:

@@ -128,20 +128,20 @@ def content_tarball(files: dict[str, Path], out_dir: Path, prefix: str) -> tuple
     return destination, ident
 
 
-def flow_task(steps: Callable[[Flow], Any], *, name: str, doc: str) -> Any:
-    """A fab task taking the common options (as ``cli_options.roles_task``) and running ``steps(flow)``.
+def flow_task(steps: Callable[..., Any], *, name: str, doc: str, flags: dict[str, str] | None = None) -> Any:
+    """A fab task taking the common options (as ``cli_options.roles_task``) and running ``steps(flow, **flags)``.
 
     Exit codes: those of the runner (0 ok, 1 could not start, 2 a host failed, 4 unreachable), or
     the failing step's.
     Example: ``deploy = flow_task(deploy_steps, name="deploy", doc="Build, load and start everything.")``
     """
 
-    def run_steps(options: RunOptions) -> int:
+    def run_steps(options: RunOptions, **chosen: bool) -> int:
         try:
-            steps(Flow(options))
+            steps(Flow(options), **chosen)
         except FlowStopped as err:
             Console().print(Text(f"Error: {err}", style="bold red"))
             return err.exit_code
         return 0
 
-    return options_task(run_steps, name=name, doc=doc)
+    return options_task(run_steps, name=name, doc=doc, flags=flags)

@@ -30,7 +30,24 @@ def _atomic_write(path: Path, text: str, mode: int = 0o644) -> None:
     os.replace(tmp, path)
 
 
-def inventory_data(cfg: SandboxConfig, specs: list[HostSpec], sdk_archive: Path | None) -> dict:
+def deployment_vars(cfg: SandboxConfig) -> dict:
+    """What ``fab provision deploy`` needs to run against the sandbox's cloud instead of AWS: the project's
+    instances join the inventory, SSH and the service open to the sandbox's gateway only, the small
+    model configuration, offline venvs from laptop wheels, quick polls."""
+    return {
+        "ec2_hosts": True,
+        "project": "sandbox",
+        "ssh_cidrs": [f"{cfg.gateway}/32"],
+        "fpga_count": 1,
+        "model_ci": True,
+        "wheelhouse": True,
+        "launch_poll_s": 0.5,
+        "afi_poll_s": 1,
+        "synth_poll_s": 1,
+    }
+
+
+def inventory_data(cfg: SandboxConfig, specs: list[HostSpec], sdk_archive: Path | None, cloud: bool = True) -> dict:
     """The inventory as a dict: groups by role, connection variables, the sandbox's endpoint."""
     all_vars = {
         "ansible_ssh_private_key_file": str(cfg.client_key),
@@ -39,6 +56,7 @@ def inventory_data(cfg: SandboxConfig, specs: list[HostSpec], sdk_archive: Path 
         "fpgaops_sandbox": True,
         "aws_endpoint_url": cfg.endpoint_url,
         "aws_region": cfg.region,
+        **(deployment_vars(cfg) if cloud else {}),
     }
     if sdk_archive is not None:
         all_vars["aws_fpga_sdk_archive"] = str(sdk_archive)
@@ -52,8 +70,8 @@ def inventory_data(cfg: SandboxConfig, specs: list[HostSpec], sdk_archive: Path 
     return {"all": {"vars": all_vars, "children": children}}
 
 
-def write_inventory(cfg: SandboxConfig, specs: list[HostSpec], sdk_archive: Path | None) -> None:
-    data = inventory_data(cfg, specs, sdk_archive)
+def write_inventory(cfg: SandboxConfig, specs: list[HostSpec], sdk_archive: Path | None, cloud: bool = True) -> None:
+    data = inventory_data(cfg, specs, sdk_archive, cloud)
     _atomic_write(cfg.inventory_path, HEADER + yaml.safe_dump(data, sort_keys=False))
 
 
