@@ -20,6 +20,7 @@ from __future__ import annotations
 import atexit
 import inspect
 import json
+import os
 import shlex
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -39,6 +40,7 @@ from fpgaops.sandbox.config import DEFAULT_INVENTORY, PROJECT_ROOT
 
 LOG_DIR = PROJECT_ROOT / ".fpgaops" / "logs"
 EXIT_CANNOT_START = 1  # options, inventory or selection errors: nothing was touched
+INVENTORY_ENV = "FPGAOPS_INVENTORY"  # the inventory when -i is not given
 
 COMMON_HELP = {
     "inventory": f"Ansible YAML inventory (default: {DEFAULT_INVENTORY.relative_to(PROJECT_ROOT)}, "
@@ -94,16 +96,21 @@ def parse_extra_vars(items: Iterable[str]) -> dict[str, Any]:
 
 
 def choose_inventory(path: str | Path | None) -> Path:
-    """The inventory file to use: ``path``, else the sandbox's when it exists; OptionError otherwise."""
-    if path:
-        chosen = Path(path).expanduser()
-        if not chosen.is_file():
-            raise OptionError(f"--inventory {path}: no such file")
-        return chosen
+    """The inventory file to use: ``path``, else ``$FPGAOPS_INVENTORY``, else the sandbox's when it exists.
+
+    ``FPGAOPS_INVENTORY`` serves several tasks in one invocation (``fab provision deploy``), where
+    ``-i`` would have to follow each task. OptionError when none is a file.
+    """
+    for chosen, origin in ((path, "--inventory"), (os.environ.get(INVENTORY_ENV), INVENTORY_ENV)):
+        if chosen:
+            if not Path(chosen).expanduser().is_file():
+                raise OptionError(f"{origin} {chosen}: no such file")
+            return Path(chosen).expanduser()
     if DEFAULT_INVENTORY.is_file():
         return DEFAULT_INVENTORY
     raise OptionError(f"no inventory: {DEFAULT_INVENTORY} does not exist. Start the sandbox (`fab sandbox.up`) "
-                      f"to get one, or choose a file with -i/--inventory PATH (an Ansible YAML inventory).")
+                      f"to get one, or choose a file with -i/--inventory PATH or {INVENTORY_ENV}=PATH "
+                      f"(an Ansible YAML inventory).")
 
 
 @dataclass(frozen=True)

@@ -26,10 +26,10 @@ import mir_eval
 import numpy as np
 from sklearn.metrics import roc_auc_score
 
-from hls_model.beat_tracking import METHODS, track_beats
 from hls_model.config import EvaluateConfig, PipelineConfig
 from hls_model.dataset import SongFeatures, label_frames
 from rhythm_service import features
+from rhythm_service.beat_tracking import METHODS, track_beats
 
 Predict = Callable[[np.ndarray], np.ndarray]
 OCTAVE_FACTORS = (1.0, 2.0, 0.5, 3.0, 1.0 / 3.0)

@@ -18,9 +18,9 @@ from pathlib import Path
 import numpy as np
 import soundfile
 
-from hls_model.beat_tracking import tempo_of
 from hls_model.dataset import SongFeatures
 from rhythm_service import features
+from rhythm_service.beat_tracking import tempo_of
 
 
 def load_audio(path: str | Path) -> np.ndarray:

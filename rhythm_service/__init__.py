@@ -1,1 +1,2 @@
-"""The beat-detection service: feature extraction and the accelerator register map (rest to come)."""
+"""The beat-detection service: the Flask API (``create_app``), features, beat tracking, the inference
+backends (cpu, csim, fpga) and the accelerator register map."""

@@ -17,6 +17,7 @@ from typing import Any
 from rich.console import Console
 
 from fpgaops.aws.progress import Progress, format_elapsed
+from fpgaops.tarballs import plain_members
 from roles.flow import Flow, FlowStopped, artifacts_dir
 from roles.synth.tasks import BuildResult, synthesize
 
@@ -95,7 +96,7 @@ def unpacked_package(build: BuildResult) -> Path:
         top = archive.getnames()[0].split("/")[0]
         folder = target / top
         if not (folder / "manifest.json").is_file():
-            archive.extractall(target, filter="data")
+            archive.extractall(target, members=plain_members(archive))
     return folder
 
 
@@ -122,7 +123,7 @@ def afi(flow: Flow, build: BuildResult) -> str | None:
             flow.say(f"afi (check): {found.afi_id + ' ' + found.state if found else 'would create an AFI'} "
                      f"for model {digest[:12]}", style="")
             return found.agfi_id if found else None
-        bucket = settings.get("afi_bucket") or default_bucket_name(project, aws.account_id(), aws.region)
+        bucket = settings.get("afi_bucket") or default_bucket_name(project, aws.account_id, aws.region)
         config = AfiConfig(project, bucket, platform, poll_interval_s=float(settings.get("afi_poll_s", 30)))
         result = ensure_afi(ec2, s3, build.dcp_tarball, digest, config, _show_progress(flow.console),
                             package_tarball=build.package_tarball)
@@ -143,3 +144,202 @@ def current_agfi(flow: Flow, build: BuildResult) -> str:
     if found is None or found.state != "available" or not found.agfi_id:
         raise FlowStopped(f"no available AFI for model {model_hash(build)[:12]}: run `fab afi` first", 1)
     return found.agfi_id
+
+
+def _error_generator_url(flow: Flow) -> dict[str, str]:
+    """``error_generator_url`` from the first errgen host, unless the inventory sets one."""
+    if any(host.vars.get("error_generator_url") for host in flow.hosts("f1")):
+        return {}
+    errgen = flow.inventory.group_hosts("errgen") if "errgen" in flow.inventory.groups else []
+    if not errgen:
+        return {}
+    port = errgen[0].vars.get("error_generator_port", 9090)
+    return {"error_generator_url": f"http://{errgen[0].address}:{port}"}
+
+
+def release_vars(flow: Flow, build: BuildResult) -> dict[str, Any]:
+    """The extra variables of the service role: the release to deploy (built here), the errgen URL."""
+    from roles.rhythm_service.release import build_release
+
+    release = build_release(unpacked_package(build))
+    extra: dict[str, Any] = {"rhythm_release_id": release.release_id, "rhythm_release_tarball": str(release.tarball),
+                             **_error_generator_url(flow)}
+    return extra
+
+
+def service(flow: Flow, build: BuildResult | None = None, agfi: str | None = None) -> None:
+    """``fab service``: the current build's release on every FPGA host, started and healthy."""
+    from roles.rhythm_service import tasks as rhythm_service
+
+    build = build or current_build()
+    if agfi is None:
+        agfi = _agfi_or_empty(flow, build)  # no AFI yet: the service runs on the emulation or the CPU, says /health
+    flow.run([rhythm_service.role(), rhythm_service.health_role()], afi_agfi=agfi, **release_vars(flow, build))
+
+
+def _agfi_or_empty(flow: Flow, build: BuildResult) -> str:
+    try:
+        return current_agfi(flow, build)
+    except FlowStopped:
+        return ""
+
+
+def render_env(flow: Flow) -> None:
+    """``fab render-env``: only the ``.env`` and the unit from their templates; a change restarts the service."""
+    from roles.rhythm_service import tasks as rhythm_service
+
+    build = current_build()
+    flow.run([rhythm_service.env_role()], afi_agfi=_agfi_or_empty(flow, build), **_error_generator_url(flow))
+
+
+def restart(flow: Flow) -> None:
+    """``fab restart``: restart the service on the FPGA hosts, then check its health."""
+    from roles.rhythm_service import tasks as rhythm_service
+
+    flow.run([rhythm_service.restart_role(), rhythm_service.health_role()])
+
+
+def rollback(flow: Flow) -> None:
+    """``fab rollback``: the previous release serves again (a second rollback rolls forward)."""
+    from roles.rhythm_service import tasks as rhythm_service
+
+    flow.run([rhythm_service.rollback_role(), rhythm_service.health_role()])
+
+
+def health(flow: Flow) -> None:
+    """``fab health``: GET /health on every FPGA host, with the backend and the AFI it reports."""
+    from roles.rhythm_service import tasks as rhythm_service
+
+    flow.run([rhythm_service.health_role()])
+    for host in flow.hosts("f1"):
+        port = rhythm_service.role_vars(host, rhythm_service.DEFAULTS)["service_port"]
+        reply = flow.connection(host).run(f"curl -fsS --max-time 5 http://127.0.0.1:{port}/health")
+        flow.say(f"{host.name}: {reply.stdout.strip() or reply.stderr.strip()}", style="")
+
+
+def prepare_hosts(flow: Flow) -> None:
+    """The hosts' preparation of ``fab provision``: the dev host (toolchain, SDK/HDK, ML venv), the FPGA hosts (SDK)."""
+    from roles.dev_host import tasks as dev_host
+    from roles.f1_host import tasks as f1_host
+
+    flow.run([dev_host.role(), f1_host.role()], afi_agfi="")
+
+
+def provision(flow: Flow) -> None:
+    """``fab provision``: the AWS side, then the dev and FPGA hosts prepared."""
+    provision_aws(flow)
+    if flow.check and not (flow.hosts("dev") or flow.hosts("f1")):
+        return  # check mode on a project without instances yet: nothing to show on hosts
+    prepare_hosts(flow)
+
+
+def load_afi(flow: Flow, agfi: str | None = None) -> str:
+    """``fab load-afi``: the AFI of the current build loaded on every FPGA host (the boot unit reloads it)."""
+    from roles.f1_host import tasks as f1_host
+
+    agfi = agfi or current_agfi(flow, current_build())
+    flow.run([f1_host.role()], afi_agfi=agfi)
+    return agfi
+
+
+def auto_shutdown(flow: Flow, disable: bool = False) -> None:
+    """``fab auto-shutdown [--disable]``: the idle check and nightly shutdown in root's crontab (or removed)."""
+    from roles.auto_shutdown import tasks as auto_shutdown_role
+
+    flow.run([auto_shutdown_role.disable_role() if disable else auto_shutdown_role.role()])
+
+
+def deploy(flow: Flow) -> None:
+    """``fab deploy``: synth -> afi -> load-afi -> service -> auto-shutdown, each skipped when already done."""
+    build = synth(flow)
+    if build is None:  # check mode before any build: what the host steps would do needs the build
+        return
+    agfi = afi(flow, build)
+    if agfi:
+        load_afi(flow, agfi)
+    service(flow, build, agfi or "")
+    auto_shutdown(flow)
+    if not flow.check:
+        sample_detection(flow)
+
+
+def sample_detection(flow: Flow) -> None:
+    """POST a generated 6 s click track at 120 BPM to /api/detect-beats on the first FPGA host; print the answer."""
+    from roles.rhythm_service import tasks as rhythm_service
+
+    hosts = flow.hosts("f1")
+    if not hosts:
+        return
+    port = rhythm_service.role_vars(hosts[0], rhythm_service.DEFAULTS)["service_port"]
+    script = ("import io, json, urllib.request, numpy as np, soundfile as sf\n"
+              "sr = 22050; t = np.arange(6 * sr) / sr; x = np.zeros_like(t)\n"
+              "for b in np.arange(0.5, 6, 0.5): x += np.exp(-(t - b).clip(0) * 60) * (t >= b) * np.sin(2e3 * t)\n"
+              "buf = io.BytesIO(); sf.write(buf, x.astype('float32'), sr, format='WAV')\n"
+              f"req = urllib.request.Request('http://127.0.0.1:{port}/api/detect-beats', buf.getvalue(), "
+              "{'Content-Type': 'audio/wav'})\n"
+              "r = json.load(urllib.request.urlopen(req, timeout=30))\n"
+              "print(json.dumps({k: r[k] for k in ('backend', 'tempo', 'beats', 'timings_ms') if k in r}))\n")
+    venv_python = f"{rhythm_service.role_vars(hosts[0], rhythm_service.DEFAULTS)['service_root']}/venv/bin/python"
+    reply = flow.connection(hosts[0]).run(f"{venv_python} -", stdin=script.encode())
+    flow.say(f"sample detection on {hosts[0].name} (clicks at 120 BPM): {reply.stdout.strip() or reply.stderr.strip()}")
+
+
+def fpga_status(flow: Flow) -> None:
+    """``fab fpga-status``: every slot of every FPGA host in one table (read only)."""
+    from rich.table import Table
+
+    from fpgaops.connection import SshError
+    from fpgaops.fpga_slots import FpgaToolsError
+    from roles.f1_host.status import STATUS_COLUMNS, fpga_status, status_rows
+
+    table = Table(*STATUS_COLUMNS, title="FPGA slots")
+    problems = []
+    for host in flow.hosts("f1"):
+        try:
+            rows = status_rows(host.name, fpga_status(flow.connection(host)))
+        except (FpgaToolsError, SshError) as err:
+            problems.append(f"{host.name}: {err}")
+            continue
+        for row in rows:
+            table.add_row(*(row[column] for column in STATUS_COLUMNS))
+    flow.console.print(table)
+    if problems:
+        raise FlowStopped("; ".join(problems), 2)
+
+
+def logs(flow: Flow, lines: int = 40) -> None:
+    """``fab logs``: the service's log on every FPGA host, the AFI boot unit's, and the dev host's build job."""
+    from roles.rhythm_service import tasks as rhythm_service
+
+    for host in flow.hosts("f1"):
+        unit = rhythm_service.unit_name(rhythm_service.role_vars(host, rhythm_service.DEFAULTS))
+        for name in (unit, "fpgaops-afi.service"):
+            reply = flow.connection(host).run(f"journalctl -u {name} -n {lines} --no-pager", sudo=True)
+            flow.say(f"== {host.name}: {name}")
+            flow.console.print(reply.stdout.rstrip() or reply.stderr.rstrip(), highlight=False, markup=False)
+    for host in flow.hosts("dev"):
+        newest = ("d=$(ls -1td /var/lib/fpgaops/jobs/*/ 2>/dev/null | head -n 1); "
+                  f'[ -n "$d" ] && echo "$d" && tail -n {lines} "$d/log" || echo "no build job yet"')
+        reply = flow.connection(host).run(newest, sudo=True)
+        flow.say(f"== {host.name}: build job")
+        flow.console.print(reply.stdout.rstrip(), highlight=False, markup=False)
+
+
+def benchmark(flow: Flow) -> None:
+    """``fab benchmark``: the inference benchmark on every FPGA host, as the service runs; a table, JSON and chart."""
+    from roles.rhythm_service import tasks as rhythm_service
+    from roles.rhythm_service.benchmark_report import save_report, show_report
+
+    reports = {}
+    for host in flow.hosts("f1"):
+        v = rhythm_service.role_vars(host, rhythm_service.DEFAULTS)
+        env_file = f"{v['service_config_dir']}/{v['service_name']}.env"
+        shell = (f"cd {v['service_root']}/current && runuser -u {v['service_name']} -- sh -c "
+                 f"'set -a; . {env_file}; exec {v['service_root']}/venv/bin/python -m rhythm_service.benchmark'")
+        reply = flow.connection(host).run(shell, sudo=True)
+        if reply.exit_code != 0:
+            raise FlowStopped(f"{host.name}: the benchmark failed: {reply.stderr.strip()[-400:]}", 2)
+        reports[host.name] = json.loads(reply.stdout)
+    show_report(reports, flow.console)
+    for path in save_report(reports, artifacts_dir("benchmark")):
+        flow.say(f"saved {path}", style="")

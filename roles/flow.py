@@ -14,6 +14,7 @@ Example::
 from __future__ import annotations
 
 import dataclasses
+import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -27,7 +28,8 @@ from fpgaops.inventory import Host, Inventory, InventoryError
 from fpgaops.runner import Role
 from fpgaops.sandbox.config import PROJECT_ROOT
 
-ARTIFACTS_DIR = PROJECT_ROOT / "build" / "deploy"
+ARTIFACTS_ENV = "FPGAOPS_ARTIFACTS"  # where builds, packages and releases are kept on the laptop
+ARTIFACTS_DIR = Path(os.environ.get(ARTIFACTS_ENV) or PROJECT_ROOT / "build" / "deploy")
 
 
 class FlowStopped(Exception):

@@ -8,9 +8,15 @@ first (``dcp_tarball.inspect_dcp_tarball``, the checks AWS's ingestion makes), s
 fails in seconds instead of after an hour at AWS. A failed AFI's logs are fetched from the S3
 logs location and raised with the error code, its meaning and the likely fix.
 
+With ``package_tarball`` (the model package release tarball the DCP was built from), the package
+is uploaded beside the DCP tarball and the new AFI is tagged ``fpgaops:package`` =
+``s3://<bucket>/<key>``: the exact model behind each AFI (provenance), and what the sandbox's FPGA
+card stand-in emulates when the AFI is loaded. An AFI that is reused or resumed keeps its tags.
+
 S3 layout in the project's bucket (public access blocked, in the AFI's region)::
 
     <input_prefix>/<project>/<sha256[:16]>/<tarball name>    metadata sha256=<full sha256>
+    <package_prefix>/<project>/<sha256[:16]>/<package tarball name>   metadata sha256=<full sha256>
     <logs_prefix>/<project>/<afi id>/...                     written by AWS
 """
 
@@ -38,6 +44,7 @@ from fpgaops.platforms import DEFAULT_PLATFORM, Platform
 MODEL_HASH_TAG = "ModelHash"
 PLATFORM_TAG = "Platform"
 DCP_SHA256_TAG = "DcpSha256"
+PACKAGE_TAG = "fpgaops:package"  # s3://bucket/key of the model package tarball the AFI was built from
 SHA256_METADATA = "sha256"  # S3 user metadata key (x-amz-meta-sha256)
 MiB = 1024 * 1024
 AFI_ID_PREFIX, AGFI_ID_PREFIX = "afi-", "agfi-"
@@ -59,6 +66,7 @@ class AfiConfig:
     bucket: str
     platform: Platform = DEFAULT_PLATFORM
     input_prefix: str = "dcp"
+    package_prefix: str = "model-packages"
     logs_prefix: str = "afi-logs"
     poll_interval_s: float = 30.0
     timeout_s: float = 4 * 3600.0  # AWS takes 30-90 minutes; the wait can be resumed after this anyway
@@ -293,7 +301,7 @@ def resolve_afi(ec2, fpga_image_id: str) -> Afi:
 
 @translate_errors
 def ensure_afi(ec2, s3, tarball_path: Path, model_hash: str, config: AfiConfig,
-               progress: ProgressCallback = ignore_progress) -> AfiResult:
+               progress: ProgressCallback = ignore_progress, package_tarball: Path | None = None) -> AfiResult:
     """The available AFI of ``model_hash``: reused, waited for, or made from the tarball (preflight first).
 
     Steps: preflight (seconds, before any upload); an AFI of the model found by tags is reused
@@ -309,6 +317,8 @@ def ensure_afi(ec2, s3, tarball_path: Path, model_hash: str, config: AfiConfig,
         model_hash: identifies the model the AFI implements (tagged, and used to find the AFI again).
         config: bucket, prefixes, platform, waits.
         progress: called with upload and wait progress.
+        package_tarball: the model package release tarball; uploaded (skipped when S3 holds the same
+            sha256) and named by the new AFI's ``fpgaops:package`` tag.
 
     Example: ``ensure_afi(ec2, s3, Path("x.Developer_CL.tar"), "9f2c...", AfiConfig("beats", bucket)).afi.agfi_id``
     """
@@ -322,6 +332,9 @@ def ensure_afi(ec2, s3, tarball_path: Path, model_hash: str, config: AfiConfig,
                                   subject=found.afi_id))
                 found = wait_for_afi(ec2, s3, found.afi_id, config, progress)
             return AfiResult(found, action, False, tarball, None)
+    if package_tarball is not None and not package_tarball.is_file():
+        raise AwsError(f"model package tarball {package_tarball}: no such file", code="INPUT_NOT_FOUND",
+                       fix="build the model package first (python -m hls_model package) and give its .tar.gz")
     sha256 = file_sha256(tarball_path)
     failed = [afi for afi in known if afi.state == "failed" and afi.tags.get(DCP_SHA256_TAG) == sha256]
     if failed and not config.retry_failed:
@@ -330,14 +343,21 @@ def ensure_afi(ec2, s3, tarball_path: Path, model_hash: str, config: AfiConfig,
     ensure_bucket(s3, config.bucket, region, {PROJECT_TAG: config.project})
     key = f"{config.input_prefix}/{config.project}/{sha256[:16]}/{tarball_path.name}"
     uploaded = upload_tarball(s3, tarball_path, config.bucket, key, sha256, config, progress)
-    afi = _create(ec2, config, key, tarball_path.name, model_hash, sha256, {afi.afi_id for afi in failed}, progress)
+    extra_tags = {}
+    if package_tarball is not None:
+        package_sha256 = file_sha256(package_tarball)
+        package_key = f"{config.package_prefix}/{config.project}/{package_sha256[:16]}/{package_tarball.name}"
+        upload_tarball(s3, package_tarball, config.bucket, package_key, package_sha256, config, progress)
+        extra_tags[PACKAGE_TAG] = f"s3://{config.bucket}/{package_key}"
+    afi = _create(ec2, config, key, tarball_path.name, model_hash, sha256, {afi.afi_id for afi in failed}, progress,
+                  extra_tags)
     return AfiResult(wait_for_afi(ec2, s3, afi.afi_id, config, progress), "created", uploaded, tarball, key)
 
 
 def _create(ec2, config: AfiConfig, key: str, file_name: str, model_hash: str, sha256: str,
-            failed_ids: set[str], progress: ProgressCallback) -> Afi:
+            failed_ids: set[str], progress: ProgressCallback, extra_tags: Mapping[str, str]) -> Afi:
     tags = {PROJECT_TAG: config.project, MODEL_HASH_TAG: model_hash, PLATFORM_TAG: config.platform.name,
-            DCP_SHA256_TAG: sha256, **config.extra_tags}
+            DCP_SHA256_TAG: sha256, **extra_tags, **config.extra_tags}
     request = {
         "InputStorageLocation": {"Bucket": config.bucket, "Key": key},
         "LogsStorageLocation": {"Bucket": config.bucket, "Key": config.logs_key},

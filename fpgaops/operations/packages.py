@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping, Sequence
 from shlex import quote
 
 from fpgaops.core import Change, Operation
 from fpgaops.facts import AptListsAge, DpkgPackages, PackageManager, RpmPackages
 from fpgaops.operations.operation import PlanError, as_root, declare
 
-__all__ = ["packages"]
+__all__ = ["packages", "packages_by_manager"]
 
 # no prompts, and keep locally changed config files rather than stopping to ask
 APT_GET = ("DEBIAN_FRONTEND=noninteractive apt-get -q -y"
@@ -63,3 +63,25 @@ def packages(
 
     return declare(f"packages {' '.join(names)} {'present' if present else 'absent'}", facts, plan,
                    tags=tags, notify=notify)
+
+
+def packages_by_manager(names: Mapping[str, Sequence[str]], *, cache_valid_time: int | None = None,
+                        tags: Iterable[str] = ()) -> Operation:
+    """System packages whose names depend on the host's package manager (``{"apt": [...], "dnf": [...]}``).
+
+    One operation: the manager is read with the packages' facts, and the list for it is installed.
+    Example: ``packages_by_manager({"apt": ["python3-venv"], "dnf": ["python3"]}, cache_valid_time=3600)``
+    """
+    per_manager = {manager: packages(list(wanted), cache_valid_time=cache_valid_time)
+                   for manager, wanted in names.items() if wanted}
+    manager = PackageManager()
+    facts = [manager, *(fact for operation in per_manager.values() for fact in operation.facts)]
+
+    def plan(values) -> Change | None:
+        operation = per_manager.get(values[manager])
+        if operation is None:
+            raise PlanError(f"no package list for this host's package manager ({values[manager] or 'none found'}): "
+                            f"the list has {', '.join(per_manager) or 'none'}")
+        return operation.plan({fact: values[fact] for fact in operation.facts})
+
+    return declare("build toolchain packages", facts, plan, tags=tags)

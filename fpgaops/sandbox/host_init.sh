@@ -6,7 +6,7 @@
 # sshd_config, the host key, and up/ wk/ (the overlays' writable layers, kept across a stop).
 set -eu
 H=$1
-. "$H/host.env"   # HOST_NAME LOGIN_USER OVERLAY_DIRS AMI_LAYER SYSTEMCTL_PY
+. "$H/host.env"   # HOST_NAME LOGIN_USER OVERLAY_DIRS AMI_LAYER SYSTEMCTL_PY FPGA_SLOTS
 hostname "$HOST_NAME"
 ip link set lo up
 
@@ -38,6 +38,17 @@ exec /usr/bin/python3 $lib/systemctl3.py "\$@"
 SH
   chmod 755 "$lib/systemctl"
   mount --bind "$lib/systemctl" /usr/bin/systemctl
+  install -m 755 "$JOURNALCTL_SH" "$lib/journalctl"   # reads the unit logs the systemctl stand-in writes
+  mount --bind "$lib/journalctl" /usr/bin/journalctl
+fi
+
+# FPGA hosts: /sys/bus/pci/devices lists the loaded slots' application PFs (created by the fpga-*
+# tools, served by the FPGA card stand-in), not this machine's PCI devices; empty at boot.
+if [ "${FPGA_SLOTS:-0}" -gt 0 ]; then
+  rm -rf "$H/fpga-card"
+  mkdir -p "$H/fpga-card/devices"
+  chmod 755 "$H/fpga-card" "$H/fpga-card/devices"
+  mount --bind "$H/fpga-card/devices" /sys/bus/pci/devices
 fi
 
 # Everything at / that is not part of a base system (the laptop's work trees, mounts) is hidden.
@@ -67,5 +78,12 @@ install -m 600 -o "$LOGIN_USER" -g "$LOGIN_USER" "$H/authorized_keys" "$home/.ss
 for script in "$H"/boot.d/*.sh; do   # what the sandbox starts at boot (e.g. the error generator)
   [ -f "$script" ] && sh "$script"
 done
+# As systemd at boot: the services enabled on this host (not the base system's: their links are in
+# the lower layer), started in their Before/After order by the systemctl stand-in, in the background.
+enabled=$(cd "$H/up/etc/systemd/system/multi-user.target.wants" 2>/dev/null && ls -1 -- *.service 2>/dev/null || true)
+if [ -n "$SYSTEMCTL_PY" ] && [ -n "$enabled" ]; then
+  # shellcheck disable=SC2086  # one unit name per word
+  setsid systemctl start $enabled >/var/log/fpgaops-boot-units.log 2>&1 </dev/null &
+fi
 
 exec /usr/sbin/sshd -D -e -f "$H/sshd_config"

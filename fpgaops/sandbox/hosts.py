@@ -5,6 +5,10 @@ host's own network namespace; it lays overlays over this machine's base system (
 "AMI"), creates the login user with passwordless sudo and key-only login, then becomes sshd.
 Its writable layers live in ``<state>/hosts/<name>/up`` and survive a stop, like an EBS root
 volume; /run and /tmp do not, like a real instance's.
+
+A host with FPGA slots sees ``<state>/hosts/<name>/fpga-card/devices`` as its
+``/sys/bus/pci/devices``: the loaded slots' PCI device files, served by the FPGA card stand-in
+(``fpgaops.sandbox.card``). A stop empties it, as a real FPGA loses its image.
 """
 
 from __future__ import annotations
@@ -25,8 +29,11 @@ from fpgaops.sandbox.processes import end_process, listening, read_pid
 
 HOST_INIT = Path(__file__).with_name("host_init.sh")
 AMI_LAYER = Path(__file__).with_name("ami")
+JOURNALCTL = Path(__file__).with_name("journalctl.sh")
 OVERLAY_DIRS = ("etc", "opt", "home", "root", "srv", "var", "usr")
 SSH_PORT = 22
+FPGA_CARD_DIR = "fpga-card"  # see fpgaops.sandbox.card.cards
+PCI_DEVICES = "/sys/bus/pci/devices"
 START_TIMEOUT_S = 30.0  # generous: a loaded 2-core CI machine can be slow to fork sshd
 
 SSHD_CONFIG = """\
@@ -161,6 +168,7 @@ class SandboxHosts:
         if fresh:
             for sub in ("up", "wk"):
                 shutil.rmtree(hdir / sub, ignore_errors=True)
+        shutil.rmtree(hdir / FPGA_CARD_DIR, ignore_errors=True)  # FPGAs boot cleared
         hdir.mkdir(parents=True, exist_ok=True)
         (hdir / "spec.json").write_text(json.dumps(asdict(spec), indent=2) + "\n")
         ssh_keygen(hdir / "hostkey", f"root@{spec.name}")
@@ -171,7 +179,8 @@ class SandboxHosts:
         (hdir / "host.env").write_text(
             f"HOST_NAME='{spec.hostname or spec.name}'\nLOGIN_USER='{spec.login_user}'\n"
             f"OVERLAY_DIRS='{' '.join(OVERLAY_DIRS)}'\nAMI_LAYER='{ami}'\n"
-            f"SYSTEMCTL_PY='{systemctl_replacement()}'\n"
+            f"SYSTEMCTL_PY='{systemctl_replacement()}'\nJOURNALCTL_SH='{JOURNALCTL}'\n"
+            f"FPGA_SLOTS='{spec.fpga_slots}'\n"
         )
         boot = hdir / "boot.d"
         shutil.rmtree(boot, ignore_errors=True)
@@ -193,6 +202,7 @@ class SandboxHosts:
             "region": self.cfg.region,
             "instance_id": spec.instance_id,
             "timings": asdict(self.cfg.timings),
+            **({"fpga_card": {"pci_devices": PCI_DEVICES}} if spec.fpga_slots else {}),
         }
 
     def _spawn(self, spec: HostSpec) -> None:
@@ -235,6 +245,7 @@ class SandboxHosts:
             elif (pid := self.pid(name)) is not None:
                 end_process(pid, str(HOST_INIT), str(self.host_dir(name)), sig=signal.SIGKILL)
             (self.host_dir(name) / "pid").unlink(missing_ok=True)
+            shutil.rmtree(self.host_dir(name) / FPGA_CARD_DIR, ignore_errors=True)  # the FPGAs lose their image
             if (self.host_dir(name) / "spec.json").exists():
                 links[name] = self.spec(name).address
         network.remove_host_links(self.cfg, links)

@@ -66,7 +66,7 @@ def up(cfg: SandboxConfig, static_hosts: list[tuple[str, str]], *, cloud: bool =
     specs = static_specs(cfg, static_hosts, cfg.client_key.with_suffix(".pub").read_text())
     hosts.start(specs)
     inventory_file.write_known_hosts(cfg, {s.address: hosts.host_public_key(s.name) for s in specs})
-    inventory_file.write_inventory(cfg, specs, sdk_archive)
+    inventory_file.write_inventory(cfg, specs, sdk_archive, cloud)
     inventory_file.write_ssh_config(cfg, specs)
     if cloud:
         endpoint.wait_ready()

@@ -35,6 +35,10 @@ class Backend(Protocol):
         """Beat probabilities of normalised feature windows: float array (N, 10, 3) -> float64 array (N,)."""
         ...
 
+    def predict_one(self, window: np.ndarray) -> float:
+        """The beat probability of one normalised window (10, 3) or (30,) (the lean single-window path)."""
+        ...
+
     def health(self) -> dict[str, Any]:
         """JSON-able details for /health (fpga: device, slot, design and model ids, expected AFI)."""
         ...
@@ -59,4 +63,6 @@ class BackendSettings:
     fpga_timeout_s: float = 0.05
     fpga_agfi: str = ""
     cpu_arithmetic: str = "fixed"
-    csim_build_dir: str = ""  # where the emulation library is compiled (default: beside the HLS project)
+    csim_build_dir: str = ""  # where the emulation library is compiled (default: csim.default_build_dir(),
+    # $XDG_CACHE_HOME/rhythm_service/csim or ~/.cache/...: the release folder may be read-only, and a
+    # file added inside it would fail the package's verification)

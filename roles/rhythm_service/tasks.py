@@ -19,6 +19,7 @@ from fpgaops.core import Operation
 from fpgaops.inventory import Host
 from fpgaops.operations.archives import archive
 from fpgaops.operations.files import directory, template
+from fpgaops.operations.packages import packages_by_manager
 from fpgaops.operations.releases import release_current, releases_pruned, rolled_back
 from fpgaops.operations.systemd import service, unit
 from fpgaops.operations.users import system_user
@@ -26,6 +27,7 @@ from fpgaops.operations.venv import venv
 from fpgaops.operations.waits import http_status
 from fpgaops.role_vars import RoleVars, role_vars
 from fpgaops.runner import Role
+from fpgaops.wheelhouse import ensure_wheelhouse
 from roles.rhythm_service.release import REQUIREMENTS
 
 DEFAULTS = Path(__file__).with_name("defaults.yml")
@@ -59,8 +61,9 @@ def tasks(host: Host) -> list[Operation]:
     v = _vars(host)
     name, root = v["service_name"], v["service_root"]
     release = v["rhythm_release_id"]
-    wheels = v["rhythm_wheelhouse"] if v["wheelhouse"] else None
+    wheels = ensure_wheelhouse(REQUIREMENTS) if v["wheelhouse"] else None
     return [
+        packages_by_manager(v["service_packages"], tags=("packages",)),
         system_user(name, home=f"/var/lib/{name}", tags=("user",)),
         directory(root, tags=("release",)),
         directory(posixpath.join(root, "releases"), tags=("release",)),

@@ -35,7 +35,7 @@ from hls_model.step_cache import CODE_GLOBS
 from roles.flow import Flow, FlowStopped, artifacts_dir, content_tarball
 
 DEFAULTS = Path(__file__).with_name("defaults.yml")
-SOURCE_FILES = (*CODE_GLOBS, "rhythm_service/__init__.py", "rhythm_service/*.py", "hls_model/requirements.txt")
+SOURCE_FILES = (*CODE_GLOBS, "rhythm_service/__init__.py", "hls_model/requirements.txt")
 
 
 @dataclass(frozen=True)
@@ -128,7 +128,7 @@ def follow(flow: Flow, plan: SynthPlan) -> None:
     flow.say(f"{plan.host.name}: following job {plan.job} (Ctrl-C leaves it running; rerun `fab synth` to re-attach)")
     while True:
         result = connection.run(fact.command(), sudo=True)
-        state = fact.process(result.stdout, result.status)
+        state = fact.process(result.stdout, result.exit_code)
         lines = state.log_tail.splitlines()
         overlap = next((n for n in range(min(len(shown), len(lines)), 0, -1) if shown[-n:] == lines[:n]), 0)
         for line in lines[overlap:]:

@@ -7,10 +7,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from hls_model import beat_tracking, dataset, recordings
+from hls_model import dataset, recordings
 from hls_model.config import SynthConfig
 from hls_model.synth_audio import PATTERN_TEMPI, generate_song, patterns_for
-from rhythm_service import features
+from rhythm_service import beat_tracking, features
 
 SHORT = SynthConfig(music_seconds=(6.0, 8.0))
 

@@ -462,8 +462,15 @@ def test_options_are_checked_and_the_inventory_chosen(tmp_path, monkeypatch):
         RunOptions.from_task_args(str(inventory), forks=0)
     with pytest.raises(OptionError, match="no such file"):
         choose_inventory(tmp_path / "missing.yml")
+    monkeypatch.delenv("FPGAOPS_INVENTORY", raising=False)
     monkeypatch.setattr("fpgaops.cli_options.DEFAULT_INVENTORY", tmp_path / "none.yml")
     with pytest.raises(OptionError, match=r"fab sandbox.up.*-i/--inventory"):
+        choose_inventory(None)
+    monkeypatch.setenv("FPGAOPS_INVENTORY", str(inventory))  # for `fab provision deploy`: one setting, two tasks
+    assert choose_inventory(None) == inventory
+    assert choose_inventory(tmp_path / "inv.yml") == inventory
+    monkeypatch.setenv("FPGAOPS_INVENTORY", str(tmp_path / "gone.yml"))
+    with pytest.raises(OptionError, match=r"FPGAOPS_INVENTORY .*gone\.yml: no such file"):
         choose_inventory(None)
 
 

@@ -13,7 +13,14 @@
 #  - the F2 script's Cython bindings step (apt, pip) is left out: sandbox hosts have no network.
 #  - sudo is never left waiting for a password: without passwordless sudo it fails clearly.
 #  - installing is idempotent: files already in place are left untouched.
-#  - AWS_FPGA_ALLOW_NON_ROOT is reported and ignored: a script cannot be setuid.
+#  - AWS_FPGA_ALLOW_NON_ROOT: as the real one, sdk_install.sh then runs add_udev_rules.sh (group
+#    AWS_FPGA_SDK_GROUP, created unless it exists; the user is added; a udev rule per slot's PCI
+#    functions runs /opt/aws/bin/change-fpga-perm.sh, which gives the group rw on the device's
+#    files, resource0 included). Sandbox hosts have no udev: the fpga-* tools run the matching
+#    rules when they create a loaded slot's device. Differences: AWS_FPGA_SDK_GROUP defaults to
+#    fpgauser and SDK_NON_ROOT_USER to the caller whenever AWS_FPGA_ALLOW_NON_ROOT is set (the
+#    real one only with AWS_FPGA_SDK_OTHERS too), and fpga-local-cmd is not made setuid (a
+#    script cannot be): the fpga-* tools still need sudo, the loaded design's BAR does not.
 #  - of shared/bin, only set_common_functions.sh (the message helpers) is kept.
 #
 
@@ -60,7 +67,7 @@ unset HDK_DIR HDK_COMMON_DIR HDK_SHELL_DIR HDK_SHELL_DESIGN_DIR
 export -f allow_non_root
 export -f allow_others
 
-if allow_non_root && allow_others; then
+if allow_non_root; then
   export AWS_FPGA_SDK_GROUP=${AWS_FPGA_SDK_GROUP:-"fpgauser"}
   export SDK_NON_ROOT_USER=$(whoami)
   info_msg "Allowing group ${AWS_FPGA_SDK_GROUP} access to FPGA management tools and resources"
@@ -95,9 +102,18 @@ PATH=$AWS_FPGA_REPO_DIR/shared/bin/scripts:$PATH
 # Enable xilinx licensing
 export XILINX_ENABLE_AWS_WHITELIST=095707098027
 
-if allow_non_root; then
-  warn_msg "AWS_FPGA_ALLOW_NON_ROOT is ignored by the fpgaops sandbox: a script cannot be setuid, use sudo"
-fi
+# What the root-run install steps need of this environment (as the real script writes it)
+if [ "$(id -u)" = 0 ]; then as_root=(); else as_root=(sudo -n); fi
+"${as_root[@]}" rm -f /tmp/sdk_root_env.exp
+{
+  typeset -f allow_non_root
+  echo "export AWS_FPGA_SDK_GROUP=${AWS_FPGA_SDK_GROUP}"
+  echo "export AWS_FPGA_SDK_OTHERS=${AWS_FPGA_SDK_OTHERS}"
+  echo "export SDK_NON_ROOT_USER=${SDK_NON_ROOT_USER}"
+  echo "export AWS_FPGA_SDK_OVERRIDE_GROUP=${AWS_FPGA_SDK_OVERRIDE_GROUP}"
+} > /tmp/sdk_root_env.exp
+"${as_root[@]}" chown root:root /tmp/sdk_root_env.exp
+"${as_root[@]}" chmod 700 /tmp/sdk_root_env.exp
 
 #
 # Execute sdk_install.sh inside a subshell so the user's current

@@ -17,6 +17,8 @@ Command line (``python -m fpgaops.sandbox.cloud --help``)::
 
 prints ``listening <url>`` per address then ``ready``, writes ``<state-dir>/endpoint.ready`` (JSON:
 pid, endpoints), and on SIGTERM or SIGINT stops listening, removes that file and exits 0.
+With ``--state-dir`` it also serves the FPGA cards of that sandbox's hosts (``fpgaops.sandbox.card``;
+packages cached in ``<state-dir>/fpga-card-cache``).
 """
 
 from __future__ import annotations
@@ -35,16 +37,19 @@ from moto import settings as moto_settings
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
 from werkzeug.serving import BaseWSGIServer, make_server
 
+from fpgaops.sandbox.card.cards import FpgaCards
+from fpgaops.sandbox.card.designs import DesignCatalogue
 from fpgaops.sandbox.cloud.amis import install_fpga_developer_amis
 from fpgaops.sandbox.cloud.console_output import install_console_output
 from fpgaops.sandbox.cloud.fpga_images import install_fpga_image_actions
 from fpgaops.sandbox.cloud.host_provider import InstanceHostProvider
 from fpgaops.sandbox.cloud.ingestion import DEFAULT_PENDING_SECONDS, set_pending_seconds
 from fpgaops.sandbox.cloud.instances import install_instance_hosts
-from fpgaops.sandbox.cloud.sandbox_routes import SandboxRoutes
+from fpgaops.sandbox.cloud.sandbox_routes import SandboxRoutes, package_from_moto
 from fpgaops.sandbox.cloud.spot_prices import install_spot_prices
 
 READY_FILE_NAME = "endpoint.ready"
+CARD_CACHE_DIR_NAME = "fpga-card-cache"
 SHUTDOWN_POLL_SECONDS = 0.1  # how often a serving thread checks for a shutdown request
 log = logging.getLogger(__name__)
 
@@ -67,8 +72,9 @@ class CloudEndpoint:
     """moto with the sandbox's extensions, listening on several addresses that share its state."""
 
     def __init__(self, listen: Sequence[tuple[str, int]], *, host_provider: InstanceHostProvider | None = None,
-                 afi_pending_seconds: float = DEFAULT_PENDING_SECONDS):
+                 afi_pending_seconds: float = DEFAULT_PENDING_SECONDS, cards: FpgaCards | None = None):
         self.listen = list(listen)
+        self.cards = cards
         self.host_provider = host_provider
         self.afi_pending_seconds = afi_pending_seconds
         self._servers: list[BaseWSGIServer] = []
@@ -82,7 +88,7 @@ class CloudEndpoint:
     def start(self) -> None:
         """Install the extensions, bind every address, and serve each from a daemon thread."""
         install_cloud_extensions(self.host_provider, self.afi_pending_seconds)
-        app = SandboxRoutes(DomainDispatcherApplication(create_backend_app))
+        app = SandboxRoutes(DomainDispatcherApplication(create_backend_app), self.cards)
         try:
             for host, port in self.listen:
                 self._servers.append(make_server(host, port, app, threaded=True, request_handler=MotoRequestHandler))
@@ -94,6 +100,8 @@ class CloudEndpoint:
                                       name=f"cloud-endpoint:{server.server_port}", daemon=True)
             thread.start()
             self._threads.append(thread)
+        if self.cards is not None:
+            self.cards.start()
 
     def stop(self) -> None:
         """Stop serving, close every listening socket, and leave instances to plain moto again."""
@@ -104,6 +112,8 @@ class CloudEndpoint:
         for server in self._servers:
             server.server_close()
         self._servers, self._threads = [], []
+        if self.cards is not None:
+            self.cards.stop()
         install_instance_hosts(None)
 
     def __enter__(self) -> CloudEndpoint:
@@ -154,7 +164,8 @@ def main(listen: list[tuple[str, int]], afi_pending_seconds: float, state_dir: P
     """Run the sandbox's local AWS endpoint until SIGTERM or SIGINT."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     provider = load_host_provider(host_provider, state_dir) if host_provider else None
-    endpoint = CloudEndpoint(listen, host_provider=provider, afi_pending_seconds=afi_pending_seconds)
+    endpoint = CloudEndpoint(listen, host_provider=provider, afi_pending_seconds=afi_pending_seconds,
+                             cards=fpga_cards(state_dir) if state_dir else None)
     stop_requested = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop_requested.set())
     signal.signal(signal.SIGINT, lambda *_: stop_requested.set())
@@ -168,6 +179,11 @@ def main(listen: list[tuple[str, int]], afi_pending_seconds: float, state_dir: P
     endpoint.stop()
     if ready_file is not None:
         ready_file.unlink(missing_ok=True)
+
+
+def fpga_cards(state_dir: Path) -> FpgaCards:
+    """The FPGA cards of the sandbox in ``state_dir``: designs from the AFIs' package tags in this moto."""
+    return FpgaCards(state_dir / "hosts", DesignCatalogue(state_dir / CARD_CACHE_DIR_NAME, package_from_moto))
 
 
 def _write_ready_file(state_dir: Path, endpoints: list[str]) -> Path:

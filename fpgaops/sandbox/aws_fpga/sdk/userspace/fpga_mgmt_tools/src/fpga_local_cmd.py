@@ -20,6 +20,17 @@ Runtime contract (fixed by the sandbox):
 * ``GET {endpoint_url}/_sandbox/fpga-images/{agfi}?region={region}`` answers the image
   (``State.Code``, ``ShellVersion``, ``PciId``) or 404.
 
+* With ``fpga_card`` in host.json (``{"pci_devices": "/sys/bus/pci/devices"}``: sandbox hosts with
+  FPGAs), a loaded slot's application PF exists as ``<pci_devices>/<DBDF>/`` with ``vendor``,
+  ``device`` (the AFI's PCI ids), ``class`` (0x058000) and a 4 KiB ``resource0`` (BAR0, the OCL
+  registers, mode 0600), created when the load completes and removed when a load or clear starts
+  (real hardware keeps the PF with its cleared ids; here no device means no AFI). Udev's part is
+  played too: the ``RUN`` commands of ``/etc/udev/rules.d/*.rules`` lines matching the DBDF (what
+  sdk_setup.sh installs with ``AWS_FPGA_ALLOW_NON_ROOT``: group rw) run once the files exist. The
+  endpoint's FPGA card stand-in serves resource0: ``POST /_sandbox/fpga-designs/{agfi}`` when a load
+  starts (the load stays busy until the card has the design ready), ``PUT``/``DELETE
+  /_sandbox/fpga-cards/{host}/{slot}`` when the device appears or goes.
+
 PCI addresses (application PF; the mailbox PF is the next device number), for a host with N slots:
 slot i is device ``last - 2 * (N - 1 - i)``, ``last`` being 0x1d on F1 and 0x1e on F2.  This gives
 the addresses of AWS's samples: f1.2xlarge slot 0 at 0000:00:1d.0, f1.16xlarge slots at 0f..1d,
@@ -31,6 +42,8 @@ import fcntl
 import json
 import os
 import re
+import shutil
+import subprocess
 import sys
 import tempfile
 import time
@@ -48,6 +61,13 @@ RUN_DIR_ENV = "FPGAOPS_SANDBOX_RUN"
 DEFAULT_RUN_DIR = "/run/sandbox"
 DEFAULT_BUSY_S = 2.0
 ENDPOINT_TIMEOUT_S = 5.0
+CARD_ATTACH_TIMEOUT_S = 150.0  # the card may still be building the design's emulation
+DESIGN_POLL_S = 0.2  # a load whose design is being prepared is checked again this often
+BAR0_BYTES = 4096
+MEMORY_CONTROLLER_CLASS = "0x058000"
+UDEV_RULES_DIR = Path("/etc/udev/rules.d")
+UDEV_RULE_RE = re.compile(
+    r'KERNEL=="\*(?P<dbdf>[^*"]+)\*",\s*(?:ACTION=="(?P<action>[a-z]+)",\s*)?RUN\+="(?P<run>[^"]+)"')
 
 FPGA_SLOT_MAX = 8
 AFI_ID_STR_MAX = 64
@@ -565,6 +585,8 @@ class Host:
     endpoint_url: str | None = None
     region: str = "us-east-1"
     busy_s: float = DEFAULT_BUSY_S
+    name: str = ""
+    pci_devices: Path | None = None  # where loaded slots' PCI device files go (sandbox FPGA card)
 
     @property
     def tools_platform(self) -> Platform:
@@ -590,6 +612,8 @@ def load_host() -> Host:
             endpoint_url=facts.get("endpoint_url"),
             region=facts.get("region") or "us-east-1",
             busy_s=float((facts.get("timings") or {}).get("fpga_busy_s", DEFAULT_BUSY_S)),
+            name=str(facts.get("name") or ""),
+            pci_devices=Path(card["pci_devices"]) if (card := facts.get("fpga_card")) else None,
         )
     except (OSError, ValueError, TypeError, AttributeError):
         return Host(run_dir)
@@ -598,6 +622,89 @@ def load_host() -> Host:
 def app_device_number(host: Host, slot: int) -> int:
     """PCI device number of a slot's application PF (see the module docstring)."""
     return host.tools_platform.last_app_device - 2 * (host.slots - 1 - slot)
+
+
+def app_dbdf(host: Host, slot: int) -> str:
+    """The PCI address of a slot's application PF, e.g. ``0000:00:1e.0``."""
+    return f"0000:00:{app_device_number(host, slot):02x}.0"
+
+
+# --------------------------------------------------------------------------- the card's PCI device
+
+
+def card_request(host: Host, method: str, path: str, body: dict | None = None,
+                 timeout_s: float = ENDPOINT_TIMEOUT_S) -> dict | None:
+    """Ask the endpoint's FPGA card stand-in (``/_sandbox/...``); None when it cannot answer."""
+    if not host.endpoint_url:
+        return None
+    data = None if body is None else json.dumps(body).encode()
+    request = urllib.request.Request(host.endpoint_url.rstrip("/") + path, data=data, method=method,
+                                     headers={"Content-Type": "application/json"})
+    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+    try:
+        with opener.open(request, timeout=timeout_s) as response:
+            return json.load(response)
+    except (OSError, ValueError):
+        return None
+
+
+def design_state(host: Host, afi: "Afi") -> str:
+    """Ask the card to prepare the AFI's design: ``preparing`` while it works, else its final state."""
+    query = urllib.parse.urlencode({"region": host.region})
+    answer = card_request(host, "POST", f"/_sandbox/fpga-designs/{afi.id}?{query}")
+    return str(answer.get("state")) if answer else "unavailable"
+
+
+def remove_device(host: Host, slot: int) -> None:
+    """The slot's application PF goes away (a load or clear begins): files, and the card's mapping."""
+    if host.pci_devices is None:
+        return
+    shutil.rmtree(host.pci_devices / app_dbdf(host, slot), ignore_errors=True)
+    card_request(host, "DELETE", f"/_sandbox/fpga-cards/{host.name}/{slot}")
+
+
+def add_device(host: Host, slot: int, afi: "Afi") -> None:
+    """The loaded AFI's application PF appears: sysfs-like files, udev's rules, then the card serves BAR0.
+
+    resource0 starts as all ones (a BAR whose design does not answer) until the card initialises it.
+    """
+    if host.pci_devices is None:
+        return
+    dbdf = app_dbdf(host, slot)
+    partial = Path(tempfile.mkdtemp(prefix=f".{dbdf}.", dir=host.pci_devices))
+    os.chmod(partial, 0o755)
+    for name, text in (("vendor", f"0x{afi.vendor_id:04x}"), ("device", f"0x{afi.device_id:04x}"),
+                       ("class", MEMORY_CONTROLLER_CLASS)):
+        (partial / name).write_text(text + "\n")
+        os.chmod(partial / name, 0o444)
+    fd = os.open(partial / "resource0", os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        os.write(fd, b"\xff" * BAR0_BYTES)
+    finally:
+        os.close(fd)
+    shutil.rmtree(host.pci_devices / dbdf, ignore_errors=True)
+    os.rename(partial, host.pci_devices / dbdf)
+    run_udev_rules(dbdf)
+    card_request(host, "PUT", f"/_sandbox/fpga-cards/{host.name}/{slot}",
+                 {"agfi": afi.id, "region": host.region, "dbdf": dbdf}, timeout_s=CARD_ATTACH_TIMEOUT_S)
+
+
+def run_udev_rules(dbdf: str) -> None:
+    """Run, once each, the RUN commands of the udev rules that match the device (ACTION add or any)."""
+    commands: list[str] = []
+    for rules in sorted(UDEV_RULES_DIR.glob("*.rules")):
+        try:
+            lines = rules.read_text(errors="replace").splitlines()
+        except OSError:
+            continue
+        for line in lines:
+            match = UDEV_RULE_RE.search(line)
+            if match and match["dbdf"] == dbdf and match["action"] in (None, "add") \
+                    and match["run"] not in commands:
+                commands.append(match["run"])
+    for command in commands:
+        subprocess.run(command, shell=True, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                       stderr=subprocess.DEVNULL, check=False)
 
 
 # --------------------------------------------------------------------------- slot state
@@ -662,6 +769,7 @@ class SlotStore:
 
     def __init__(self, host: Host) -> None:
         self.dir = host.run_dir / "fpga"
+        self.host = host
 
     @contextmanager
     def locked(self) -> Iterator[None]:
@@ -682,7 +790,13 @@ class SlotStore:
             stored = SlotState.from_json(json.loads(path.read_text()))
         except (OSError, ValueError, KeyError, TypeError):
             stored = SlotState()
-        state = stored.settled(time.time())
+        now = time.time()
+        state = stored.settled(now)
+        if state != stored and state.status == LOADED and self.host.pci_devices is not None:
+            if design_state(self.host, state.afi) == "preparing":  # the load lasts until the card is ready
+                state = replace(stored, until=now + DESIGN_POLL_S)
+            else:
+                add_device(self.host, slot, state.afi)
         if state != stored:
             self.save(slot, state)
         return state
@@ -834,6 +948,9 @@ def start(store: SlotStore, slot: int, host: Host, target: Afi | None) -> None:
         if state.status == BUSY:
             raise CliError(ERR_BUSY)
         store.save(slot, replace(state, status=BUSY, target=target, until=time.time() + host.busy_s))
+        remove_device(host, slot)
+    if target is not None and host.pci_devices is not None:
+        design_state(host, target)  # the card fetches and builds the design while the slot is busy
 
 
 def wait_done(store: SlotStore, slot: int, opts: Options) -> SlotState:
@@ -861,6 +978,8 @@ def cmd_load(host: Host, opts: Options) -> None:
         with store.locked():
             state = store.current(slot)
             store.save(slot, replace(state, cached=with_cached(state.cached, afi.id)))
+        if host.pci_devices is not None:
+            design_state(host, afi)  # the card caches the design as well
         return
     start(store, slot, host, afi)
     if not opts.async_:

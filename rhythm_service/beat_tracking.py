@@ -14,11 +14,12 @@ Two methods:
   kept, and when the points halfway between tracked beats are about as strong as the beats,
   they are added.
 
-numpy and librosa only, no TensorFlow: the service can use it as it is.
+numpy, scipy and librosa only, no TensorFlow: the service's ``/api/detect-beats`` and the model's
+evaluation (``hls_model.evaluate``) both track beats with it.
 
 Example::
 
-    from hls_model.beat_tracking import track_beats
+    from rhythm_service.beat_tracking import track_beats
     beats, tempo = track_beats(probabilities)   # seconds, BPM
 """
 

@@ -1,0 +1,22 @@
+#!/bin/sh
+# fpgaops sandbox: journalctl stand-in. There is no journald on a sandbox host: the systemctl
+# stand-in (docker-systemctl-replacement) writes each unit's output to /var/log/journal/<unit>.log.
+# Supported as the real one: -u/--unit UNIT, -n/--lines N, --no-pager, -q, -o/--output cat|short.
+unit='' lines=10
+while [ $# -gt 0 ]; do
+  case "$1" in
+    -u|--unit) unit=$2; shift ;;
+    --unit=*) unit=${1#--unit=} ;;
+    -n|--lines) lines=$2; shift ;;
+    --lines=*) lines=${1#--lines=} ;;
+    -o|--output) shift ;;
+    --output=*|--no-pager|-q|--quiet) ;;
+    *) echo "journalctl (fpgaops sandbox stand-in): option $1 is not supported here" >&2; exit 1 ;;
+  esac
+  shift
+done
+[ -n "$unit" ] || { echo "journalctl (fpgaops sandbox stand-in): give -u UNIT" >&2; exit 1; }
+case "$unit" in *.*) ;; *) unit=$unit.service ;; esac
+log=/var/log/journal/$unit.log
+if [ ! -s "$log" ]; then echo "-- No entries --"; exit 0; fi
+tail -n "$lines" "$log"

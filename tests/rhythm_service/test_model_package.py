@@ -1,0 +1,119 @@
+"""ModelPackage.load: the CI package's identity and formats, and a clear error for each broken package."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from rhythm_service import register_map as rm
+from rhythm_service.model_package import ModelPackage, ModelPackageError
+from tests.rhythm_service.backend_helpers import package_copy, rewrite_manifest
+
+
+@pytest.fixture(scope="module")
+def package(model_package):
+    return ModelPackage.load(model_package)
+
+
+def test_loads_the_ci_package(package, model_package):
+    manifest = json.loads((model_package / "manifest.json").read_text())
+    assert package.folder == model_package.resolve()
+    assert package.release == model_package.name.removeprefix("beat-model-")
+    assert package.content_sha256 == manifest["content_sha256"]
+    assert package.weights_sha256 == manifest["files"]["model/weights.npz"]["sha256"]
+    assert f"0x{package.model_id:08X}" == manifest["register_map"]["model_id"]
+    assert f"0x{package.format_word:08X}" == manifest["register_map"]["format_word"]
+    assert package.input_format == rm.FixedPoint(16, 6) == package.output_format
+    assert package.project_name == "beat_detector"
+    assert (package.hls_project / "build_lib.sh").is_file()
+    assert package.weights["dense_1/kernel"].shape == (30, 16)
+    assert package.normalisation.clip == 8.0
+    package.verify_hls_project()
+    assert json.loads(json.dumps(package.describe()))["model_id"] == manifest["register_map"]["model_id"]
+
+
+def test_missing_folder_and_manifest(tmp_path):
+    with pytest.raises(ModelPackageError, match="does not exist"):
+        ModelPackage.load(tmp_path / "nowhere")
+    with pytest.raises(ModelPackageError, match=r"manifest.json is missing"):
+        ModelPackage.load(tmp_path)
+    (tmp_path / "manifest.json").write_text("{not json")
+    with pytest.raises(ModelPackageError, match="not valid JSON"):
+        ModelPackage.load(tmp_path)
+    (tmp_path / "manifest.json").write_text('{"name": "x"}')
+    with pytest.raises(ModelPackageError, match="no file table"):
+        ModelPackage.load(tmp_path)
+
+
+@pytest.mark.parametrize("relative", ["model/weights.npz", "model/normalisation.json", "hls/ip_interface.json"])
+def test_corrupt_file_is_named(package, tmp_path, relative):
+    folder = package_copy(package, tmp_path)
+    path = folder / relative
+    path.write_bytes(path.read_bytes()[:-1] + b"?")
+    with pytest.raises(ModelPackageError, match=f"{relative}.* is corrupt: sha256"):
+        ModelPackage.load(folder)
+
+
+@pytest.mark.parametrize("relative", ["model/weights.npz", "model/normalisation.json"])
+def test_missing_file_is_named(package, tmp_path, relative):
+    folder = package_copy(package, tmp_path)
+    (folder / relative).unlink()
+    with pytest.raises(ModelPackageError, match=f"{relative} is missing"):
+        ModelPackage.load(folder)
+
+
+def test_changed_hls_project_is_found_on_verify(package, tmp_path):
+    folder = package_copy(package, tmp_path)
+    with open(folder / "hls/hls_project/firmware/parameters.h", "a") as handle:
+        handle.write("// changed\n")
+    copy = ModelPackage.load(folder)  # the service's own files are intact
+    with pytest.raises(ModelPackageError, match=r"parameters.h is corrupt"):
+        copy.verify_hls_project()
+
+
+def test_weights_without_the_network_arrays(package, tmp_path):
+    folder = package_copy(package, tmp_path)
+    np.savez(folder / "model/weights.npz", other=np.zeros(3))
+    rewrite_manifest(folder)
+    with pytest.raises(ModelPackageError, match=r"weights.npz: missing arrays"):
+        ModelPackage.load(folder)
+
+
+def test_interface_from_manifest_when_file_absent(package, tmp_path):
+    folder = package_copy(package, tmp_path)
+    (folder / "hls/ip_interface.json").unlink()
+    rewrite_manifest(folder)
+    assert ModelPackage.load(folder).input_format == rm.FixedPoint(16, 6)
+
+
+def test_bad_interface_and_wrong_input_count(package, tmp_path):
+    folder = package_copy(package, tmp_path)
+    interface = json.loads((folder / "hls/ip_interface.json").read_text())
+    (folder / "hls/ip_interface.json").write_text(json.dumps({**interface, "input_format": "float"}))
+    rewrite_manifest(folder)
+    with pytest.raises(ModelPackageError, match="bad accelerator interface"):
+        ModelPackage.load(folder)
+    (folder / "hls/ip_interface.json").write_text(json.dumps({**interface, "input_count": 40}))
+    rewrite_manifest(folder)
+    with pytest.raises(ModelPackageError, match="takes 40 inputs"):
+        ModelPackage.load(folder)
+
+
+def test_bad_normalisation(package, tmp_path):
+    folder = package_copy(package, tmp_path)
+    stats = json.loads((folder / "model/normalisation.json").read_text())
+    (folder / "model/normalisation.json").write_text(json.dumps({**stats, "sample_rate": 44100}))
+    rewrite_manifest(folder)
+    with pytest.raises(ModelPackageError, match="not valid feature statistics"):
+        ModelPackage.load(folder)
+
+
+def test_manifest_weights_hash_must_match_file_table(package, tmp_path):
+    folder = package_copy(package, tmp_path)
+    manifest = json.loads((folder / "manifest.json").read_text())
+    manifest["model"]["weights_sha256"] = "0" * 64
+    (folder / "manifest.json").write_text(json.dumps(manifest))
+    with pytest.raises(ModelPackageError, match=r"model.weights_sha256 0000"):
+        ModelPackage.load(folder)
