@@ -109,6 +109,7 @@ class Change:
     uploads: tuple[Upload, ...] = ()
     diff: str | None = None  # unified diff of edited text, secret values masked
     notify: tuple[str, ...] = ()  # handler names to run at the end of the role
+    satisfies: tuple[str, ...] = ()  # handlers notified before this change that it makes needless (a fresh start)
 
 
 FactValues = Mapping[Fact, Any]

@@ -17,7 +17,8 @@ For each host and role:
    privileges in one round trip, each in its own subshell so a failure names its command;
    in check mode nothing is applied (and nothing that could mutate is sent);
 4. handlers notified by a change run once, at the end of the role, in the order the role
-   declares them.
+   declares them; a later change that ``satisfies`` a handler (a service started after its
+   configuration changed) takes back the notifications made before it.
 
 Example::
 
@@ -258,6 +259,7 @@ class _HostRun:
             self._check_handlers(plan, where, change.notify)
             self._change(where, change)
             changed = True
+            notified = [name for name in notified if name not in change.satisfies]  # e.g. started: no restart
             notified += [name for name in (*operation.notify, *change.notify) if name not in notified]
         self._handlers(plan, notified)
 

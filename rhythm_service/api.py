@@ -79,7 +79,7 @@ def health() -> Any:
     """The service's health, the backend in use and its details (for fpga: the slot's AFI)."""
     service = _service()
     body: dict[str, Any] = {"status": "healthy", "service": SERVICE_NAME, "fpga_enabled": _fpga_enabled(service),
-                            "backend": service.backend.name}
+                            "backend": service.backend.name, "detection_ready": service.detector.warmed_up.is_set()}
     status = 200
     try:
         body["backend_health"] = service.backend.health()

@@ -114,6 +114,7 @@ class BeatDetector:
         self.normalisation = normalisation
         self.on_inference = on_inference
         self._lock = threading.Lock()
+        self.warmed_up = threading.Event()  # set once ``warm_up`` ran (or failed): /health's detection_ready
 
     def predict(self, windows: np.ndarray, *, normalised: bool = False) -> tuple[np.ndarray, float]:
         """Beat probabilities of (N, 10, 3) feature windows (raw features unless ``normalised``), and the
@@ -139,7 +140,10 @@ class BeatDetector:
         sr = 22050
         t = np.arange(4 * sr) / sr
         clicks = np.sin(2000 * t) * (np.mod(t, 0.5) < 0.01)
-        self.detect(clicks.astype(np.float32), sr)
+        try:
+            self.detect(clicks.astype(np.float32), sr)
+        finally:
+            self.warmed_up.set()
         return time.perf_counter() - started
 
     def detect(self, audio: np.ndarray, sr: int, *, method: str = "dp", threshold: float = 0.5) -> Detection:

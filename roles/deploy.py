@@ -271,17 +271,25 @@ def sample_detection(flow: Flow) -> None:
     if not hosts:
         return
     port = rhythm_service.role_vars(hosts[0], rhythm_service.DEFAULTS)["service_port"]
-    script = ("import io, json, urllib.request, numpy as np, soundfile as sf\n"
+    script = ("import io, json, time, urllib.request, numpy as np, soundfile as sf\n"
+              f"url = 'http://127.0.0.1:{port}'\n"
+              "deadline = time.monotonic() + 180  # the service compiles librosa's numba code at start-up\n"
+              "while not json.load(urllib.request.urlopen(url + '/health', timeout=10)).get('detection_ready'):\n"
+              "    assert time.monotonic() < deadline, 'the service did not finish warming up in 180 s'\n"
+              "    time.sleep(0.5)\n"
               "sr = 22050; t = np.arange(6 * sr) / sr; x = np.zeros_like(t)\n"
               "for b in np.arange(0.5, 6, 0.5): x += np.exp(-(t - b).clip(0) * 60) * (t >= b) * np.sin(2e3 * t)\n"
               "buf = io.BytesIO(); sf.write(buf, x.astype('float32'), sr, format='WAV')\n"
-              f"req = urllib.request.Request('http://127.0.0.1:{port}/api/detect-beats', buf.getvalue(), "
+              "req = urllib.request.Request(url + '/api/detect-beats', buf.getvalue(), "
               "{'Content-Type': 'audio/wav'})\n"
-              "r = json.load(urllib.request.urlopen(req, timeout=30))\n"
+              "r = json.load(urllib.request.urlopen(req, timeout=60))\n"
               "print(json.dumps({k: r[k] for k in ('backend', 'tempo', 'beats', 'timings_ms') if k in r}))\n")
     venv_python = f"{rhythm_service.role_vars(hosts[0], rhythm_service.DEFAULTS)['service_root']}/venv/bin/python"
     reply = flow.connection(hosts[0]).run(f"{venv_python} -", stdin=script.encode())
-    flow.say(f"sample detection on {hosts[0].name} (clicks at 120 BPM): {reply.stdout.strip() or reply.stderr.strip()}")
+    if reply.exit_code != 0:
+        last = (reply.stderr.strip().splitlines() or ["no output"])[-1]
+        raise FlowStopped(f"{hosts[0].name}: the sample detection failed: {last} (see `fab logs`)", 2)
+    flow.say(f"sample detection on {hosts[0].name} (clicks at 120 BPM): {reply.stdout.strip()}")
 
 
 def fpga_status(flow: Flow) -> None:

@@ -73,6 +73,7 @@ def service(
     enabled: bool | None = True,
     running: bool | None = True,
     restarted: bool = False,
+    satisfies: Iterable[str] = (),
     tags: Iterable[str] = (),
     notify: Iterable[str] = (),
 ) -> Operation:
@@ -84,6 +85,8 @@ def service(
         name: the unit (``rhythm.service``; a bare name means a service);
         enabled: True/False, or None to leave as is; running: True/False, or None to leave as is;
         restarted: restart it (or start it) every time: for a handler.
+        satisfies: handlers a start makes needless (the role's restart handler: a service that was
+        not running starts with the new configuration, so it is not restarted again at the end).
         tags, notify: as for ``files.file``.
     Example: ``service("rhythm.service")``; handler: ``service("rhythm.service", restarted=True)``
     """
@@ -105,6 +108,8 @@ def service(
             commands.append(as_root(f"systemctl {'start' if running else 'stop'} {quote(name)}"))
         if not commands:
             return None
-        return Change(description="; ".join(command.shell for command in commands), commands=tuple(commands))
+        started = running is True and not restarted and not status.running
+        return Change(description="; ".join(command.shell for command in commands), commands=tuple(commands),
+                      satisfies=tuple(satisfies) if started else ())
 
     return declare(f"service {name}", [state], plan, tags=tags, notify=notify)

@@ -74,7 +74,7 @@ def tasks(host: Host) -> list[Operation]:
         release_current(root, release, tags=("release",), notify=[RESTART]),
         releases_pruned(root, keep=int(v["releases_kept"]), tags=("release",)),
         *env_and_unit(v),
-        service(unit_name(v), enabled=True, running=True, tags=("service",)),
+        service(unit_name(v), enabled=True, running=True, satisfies=[RESTART], tags=("service",)),
     ]
 
 

@@ -307,6 +307,23 @@ def test_a_handler_runs_once_at_the_end_of_its_role_only_when_notified_by_a_chan
     assert log.read_text() == "restart\n"  # check mode runs no handler
 
 
+def test_a_change_that_satisfies_a_handler_takes_back_the_notifications_before_it(local, tmp_path):
+    log = local.dir("a") / "handlers.log"
+
+    def start(host):
+        command = Command(f"echo start >> {log}")
+        return Operation("start", (), lambda values: Change("start", commands=(command,), satisfies=("restart",)))
+
+    def tasks(host):
+        base = local.dir(host.name)
+        return [write_file(str(base / "env"), "1\n", notify=("restart",)), start(host),
+                write_file(str(base / "unit"), "2\n", notify=("reload",))]
+
+    role = Role("service", tasks, handler_role(local, {}).handlers)
+    go(inventory_of("a"), [role], local, tmp_path)
+    assert log.read_text() == "start\nreload\n"  # the restart notified before the start is not run
+
+
 def test_notifying_an_unknown_handler_fails_the_host_before_it_changes_anything(local, tmp_path):
     path = local.dir("a") / "x"
     role = Role("r", lambda host: [write_file(str(path), "x\n", notify=("restrat",))],

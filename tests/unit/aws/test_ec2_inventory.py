@@ -6,11 +6,14 @@ instances with its own project, so tests see only their own instances.
 
 from __future__ import annotations
 
+import socket
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import boto3
 import pytest
+import yaml
 from moto import mock_aws
 
 from fpgaops.aws.ec2_inventory import (
@@ -19,7 +22,9 @@ from fpgaops.aws.ec2_inventory import (
     PROJECT_TAG,
     ROLE_TAG,
     ec2_inventory,
+    with_project_instances,
 )
+from fpgaops.inventory import InventoryError
 
 REGION = "us-east-1"
 AMI = "ami-12345678"
@@ -185,3 +190,39 @@ def test_extra_vars_override_instance_vars(ec2: Any, project: str) -> None:
 def test_unknown_address_kind_is_an_error(ec2: Any, project: str) -> None:
     with pytest.raises(ValueError, match=r"unknown address kinds \['ipv6'\]"):
         ec2_inventory(ec2, project, address_preference=("ipv6",))
+
+
+def inventory_file(tmp_path, project: str, ec2_hosts: bool = True) -> Path:
+    path = tmp_path / "inventory.yml"
+    path.write_text(yaml.safe_dump({"all": {
+        "vars": {"ec2_hosts": ec2_hosts, "project": project, "aws_region": REGION},
+        "children": {"errgen": {"hosts": {"errgen": {"ansible_host": "10.0.0.9"}}},
+                     "f1": {"hosts": {"f1-a": {"ansible_host": "10.0.0.5", "ansible_user": "static"}}}}}}))
+    return path
+
+
+def test_an_inventory_with_ec2_hosts_adds_the_projects_running_instances(ec2, project, tmp_path) -> None:
+    launch(ec2, **{PROJECT_TAG: project, ROLE_TAG: "dev", NAME_TAG: "dev-a", LOGIN_USER_TAG: "ubuntu"})
+    launch(ec2, "f2.6xlarge", **{PROJECT_TAG: project, ROLE_TAG: "f1", NAME_TAG: "f1-a"})  # named like a static one
+    launch(ec2, "f2.6xlarge", **{PROJECT_TAG: project, ROLE_TAG: "f1", NAME_TAG: "f1-b"})
+    inventory = with_project_instances(inventory_file(tmp_path, project))
+    assert [h.name for h in inventory.group_hosts("f1")] == ["f1-a", "f1-b"]
+    assert inventory.host("f1-a").vars["ansible_user"] == "static"  # the file's host wins
+    assert inventory.host("f1-b").vars["fpga_platform"] == "f2" and inventory.host("dev-a").user == "ubuntu"
+    assert inventory.host("errgen").groups == ("errgen",)
+
+
+def test_an_inventory_without_ec2_hosts_is_the_file_alone(ec2, project, tmp_path) -> None:
+    launch(ec2, **{PROJECT_TAG: project, ROLE_TAG: "dev", NAME_TAG: "dev-a"})
+    inventory = with_project_instances(inventory_file(tmp_path, project, ec2_hosts=False))
+    assert sorted(inventory.hosts) == ["errgen", "f1-a"]
+
+
+def test_an_unreachable_aws_is_an_inventory_error_naming_the_file(tmp_path) -> None:
+    with socket.socket() as closed:  # a port nothing listens on
+        closed.bind(("127.0.0.1", 0))
+        url = f"http://127.0.0.1:{closed.getsockname()[1]}"
+    path = tmp_path / "inventory.yml"
+    path.write_text(yaml.safe_dump({"all": {"vars": {"ec2_hosts": True, "aws_endpoint_url": url}}}))
+    with pytest.raises(InventoryError, match=r"inventory.yml: cannot list the project's instances"):
+        with_project_instances(path)

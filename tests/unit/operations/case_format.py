@@ -107,6 +107,8 @@ def encode_change(change: Change | None) -> dict[str, Any]:
         encoded["diff"] = change.diff
     if change.notify:
         encoded["notify"] = list(change.notify)
+    if change.satisfies:
+        encoded["satisfies"] = list(change.satisfies)
     return encoded
 
 

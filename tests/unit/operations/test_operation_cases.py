@@ -45,7 +45,7 @@ def test_operation_case(path: Path):
             plan_case(case, operation_function)
         return
     operation, change = plan_case(case, operation_function)
-    expected = {key: case[key] for key in ("noop", "commands", "uploads", "diff", "notify") if key in case}
+    expected = {key: case[key] for key in ("noop", "commands", "uploads", "diff", "notify", "satisfies") if key in case}
     assert encode_change(change) == expected
     assert operation.tags == tuple(case["args"].get("tags", ()))
     assert operation.notify == tuple(case["args"].get("notify", ()))
