@@ -461,9 +461,13 @@ class HostConnection:
 def move_into_place(staged: str, destination: str) -> str:
     """The shell command (to run as root) moving a staged upload to its destination, or removing it.
 
+    Copies of the same upload left staged by an interrupted run (same name after the random
+    prefix) are removed with it, so a rerun leaves no partial file behind.
     Example: ``conn.run(move_into_place(conn.stage(upload), upload.remote_path), sudo=True)``
     """
-    return (f"mv -f {shlex.quote(staged)} {shlex.quote(destination)} || "
+    folder, name = os.path.split(staged)
+    leftovers = f"{shlex.quote(folder)}/*-{shlex.quote(name.split('-', 1)[-1])}"
+    return (f"mv -f {shlex.quote(staged)} {shlex.quote(destination)} && rm -f -- {leftovers} || "
             f"{{ rm -f {shlex.quote(staged)}; exit 1; }}")
 
 

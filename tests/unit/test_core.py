@@ -56,3 +56,19 @@ def test_a_truncated_batch_is_an_error_not_a_wrong_value():
     out = subprocess.run(["sh", "-c", batch_script(facts[:1], "x")], capture_output=True, text=True).stdout
     with pytest.raises(FactError, match="stopped early"):
         parse_batch(facts, out, "x")
+
+
+def test_moving_a_staged_upload_removes_copies_an_interrupted_run_left(tmp_path) -> None:
+    import subprocess
+
+    from fpgaops.connection import move_into_place
+
+    stage = tmp_path / ".fpgaops-stage"
+    stage.mkdir()
+    (stage / "0123456789abcdef-.env.fpgaops-tmp-1a2b").write_text("left by a killed run\n")
+    (stage / "fedcba9876543210-.other.fpgaops-tmp-9f9f").write_text("another upload in flight\n")
+    staged = stage / "aaaaaaaaaaaaaaaa-.env.fpgaops-tmp-1a2b"
+    staged.write_text("new\n")
+    subprocess.run(["sh", "-c", move_into_place(str(staged), str(tmp_path / "env"))], check=True)
+    assert (tmp_path / "env").read_text() == "new\n"
+    assert [p.name for p in stage.iterdir()] == ["fedcba9876543210-.other.fpgaops-tmp-9f9f"]
