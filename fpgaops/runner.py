@@ -305,8 +305,11 @@ class _HostRun:
                                   f"{change.description}" + (f"\n{change.diff}" if change.diff else ""))
         if not self.settings.check:
             self._apply(where, change)
-        self.display.changed(self.name, where, change)
         self.recap.ok += 1
+        if not change.uploads and not any(command.mutating for command in change.commands):
+            self.display.ok(self.name, where)  # a wait or a read (a health check): nothing on the host changed
+            return
+        self.display.changed(self.name, where, change)
         self.recap.changed += 1
 
     def _apply(self, where: str, change: Change) -> None:

@@ -45,7 +45,7 @@ def steps(artifact: str) -> tuple[Operation, ...]:
                    mode="0640", notify=RESTART),
         files.file("/etc/benchapp/logging.ini", local_path=FILES_DIR / "logging.ini", owner="root",
                    group="benchapp", mode="0640", notify=RESTART),
-        systemd.service("benchapp.service", enabled=True, running=True),
+        systemd.service("benchapp.service", enabled=True, running=True, satisfies=RESTART),
     )
 
 

@@ -324,6 +324,15 @@ def test_a_change_that_satisfies_a_handler_takes_back_the_notifications_before_i
     assert log.read_text() == "start\nreload\n"  # the restart notified before the start is not run
 
 
+def test_a_change_that_only_waits_or_reads_is_ok_not_changed(local, tmp_path):
+    marker = local.dir("a") / "waited"
+    wait = Command(f"touch {marker}", mutating=False)  # stands for a health wait: the host is not changed
+    role = Role("r", lambda host: [Operation("wait for it", (), lambda values: Change("wait", commands=(wait,)))])
+    result, _ = go(inventory_of("a"), [role], local, tmp_path)
+    assert marker.exists()  # it ran
+    assert (result.hosts["a"].ok, result.hosts["a"].changed) == (1, 0)
+
+
 def test_notifying_an_unknown_handler_fails_the_host_before_it_changes_anything(local, tmp_path):
     path = local.dir("a") / "x"
     role = Role("r", lambda host: [write_file(str(path), "x\n", notify=("restrat",))],
