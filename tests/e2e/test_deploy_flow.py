@@ -56,10 +56,13 @@ class Sandbox:
 
         return with_project_instances(self.cfg.inventory_path)
 
-    def on(self, host: str, shell: str, sudo: bool = True) -> str:
+    def run(self, host: str, shell: str, sudo: bool = True):
         inventory = self.inventory()
         self.pool.hosts.update(inventory.hosts)
-        result = self.pool.get(inventory.host(host)).run(shell, sudo=sudo)
+        return self.pool.get(inventory.host(host)).run(shell, sudo=sudo)
+
+    def on(self, host: str, shell: str, sudo: bool = True) -> str:
+        result = self.run(host, shell, sudo)
         assert result.exit_code == 0, f"{host}: {shell}: {result.stderr}"
         return result.stdout
 
@@ -143,6 +146,12 @@ def test_the_host_is_left_safe_and_cheap(deployed) -> None:
     assert sandbox.on("f1-a", "stat -c '%a %U' /etc/rhythm/rhythm.env").split() == ["600", "rhythm"]
     assert sandbox.on("f1-a", "crontab -l").count("# BEGIN FPGAOPS auto-shutdown") == 1
     assert "rhythm" in sandbox.on("f1-a", "ps -o user= -C gunicorn")  # the service is not root
+    verify = sandbox.run("f1-a", "systemd-analyze verify /etc/systemd/system/rhythm.service")
+    assert (verify.exit_code, verify.stdout, verify.stderr) == (0, "", "")  # not even a warning
+    security = sandbox.on("f1-a", "systemd-analyze security --offline=yes /etc/systemd/system/rhythm.service")
+    score = float(re.search(r"Overall exposure level for rhythm.service: ([0-9.]+)", security).group(1))
+    print(f"systemd-analyze security exposure of the deployed unit: {score}")
+    assert score <= 3.0
 
 
 def test_a_second_provision_deploy_changes_nothing_and_creates_nothing(deployed) -> None:
