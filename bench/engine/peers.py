@@ -79,24 +79,28 @@ def ensure_venv(tool: str, log=print) -> Path:
     return venv
 
 
-def tool_versions() -> dict[str, str]:
-    """The exact versions of the three tools and of the Python each runs on."""
+def tool_versions(tools: tuple[str, ...] = ("fpgaops", "ansible", "pyinfra")) -> dict[str, str]:
+    """The exact versions of the ``tools`` benchmarked and of the Python each runs on (a peer not run: no venv)."""
 
     def output(*command: str) -> str:
         return subprocess.run(command, capture_output=True, text=True, timeout=60).stdout.strip()
 
-    ansible = output(str(VENVS_DIR / "ansible" / "bin" / "ansible-playbook"), "--version").splitlines()
-    return {
-        "fpgaops": output(sys.executable, "-c", "import fabric, paramiko, platform; print(f'fpgaops (this tree) "
-                          "on fabric {fabric.__version__}, paramiko {paramiko.__version__}, "
-                          "python {platform.python_version()}')"),
-        "ansible": f"{ansible[0] if ansible else '?'}, "
-                   + output(str(VENVS_DIR / "ansible" / "bin" / "python"), "-c",
-                            "import platform; print('python', platform.python_version())"),
-        "pyinfra": output(str(VENVS_DIR / "pyinfra" / "bin" / "pyinfra"), "--version") + ", "
-                   + output(str(VENVS_DIR / "pyinfra" / "bin" / "python"), "-c",
-                            "import paramiko, gevent, platform; print(f'paramiko {paramiko.__version__}, "
-                            "gevent {gevent.__version__}, python {platform.python_version()}')"),
+    versions = {}
+    if "fpgaops" in tools:
+        versions["fpgaops"] = output(sys.executable, "-c", "import fabric, paramiko, platform; print(f'fpgaops (this "
+                                     "tree) on fabric {fabric.__version__}, paramiko {paramiko.__version__}, "
+                                     "python {platform.python_version()}')")
+    if "ansible" in tools:
+        ansible = output(str(VENVS_DIR / "ansible" / "bin" / "ansible-playbook"), "--version").splitlines()
+        versions["ansible"] = (f"{ansible[0] if ansible else '?'}, "
+                               + output(str(VENVS_DIR / "ansible" / "bin" / "python"), "-c",
+                                        "import platform; print('python', platform.python_version())"))
+    if "pyinfra" in tools:
+        versions["pyinfra"] = (output(str(VENVS_DIR / "pyinfra" / "bin" / "pyinfra"), "--version") + ", "
+                               + output(str(VENVS_DIR / "pyinfra" / "bin" / "python"), "-c",
+                                        "import paramiko, gevent, platform; print(f'paramiko {paramiko.__version__}, "
+                                        "gevent {gevent.__version__}, python {platform.python_version()}')"))
+    return versions | {
         "openssh": subprocess.run(["ssh", "-V"], capture_output=True, text=True, timeout=10).stderr.strip(),
     }
 

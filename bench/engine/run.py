@@ -275,7 +275,7 @@ def main() -> None:
     for peer in PEERS:
         if peer in tools:
             peers.ensure_venv(peer, log=console.print)
-    versions = peers.tool_versions()
+    versions = peers.tool_versions(tools)
     index, lock = claim_network_index(args.network_index)
     names = tuple(f"b{number:02}" for number in range(1, max(sizes) + 1))
     started = time.monotonic()
