@@ -334,7 +334,8 @@ def logs(flow: Flow, lines: int = 40) -> None:
 
 
 def benchmark(flow: Flow) -> None:
-    """``fab benchmark``: the inference benchmark on every FPGA host, as the service runs; a table, JSON and chart."""
+    """``fab benchmark``: the inference benchmark on every FPGA host, as the service runs (its user, groups and
+    environment); a table, JSON and chart."""
     from roles.rhythm_service import tasks as rhythm_service
     from roles.rhythm_service.benchmark_report import save_report, show_report
 
@@ -342,7 +343,8 @@ def benchmark(flow: Flow) -> None:
     for host in flow.hosts("f1"):
         v = rhythm_service.role_vars(host, rhythm_service.DEFAULTS)
         env_file = f"{v['service_config_dir']}/{v['service_name']}.env"
-        shell = (f"cd {v['service_root']}/current && runuser -u {v['service_name']} -- sh -c "
+        user = v["service_name"]  # with the unit's groups: its own and the card's (SupplementaryGroups)
+        shell = (f"cd {v['service_root']}/current && runuser -u {user} -g {user} -G {v['fpga_group']} -- sh -c "
                  f"'set -a; . {env_file}; exec {v['service_root']}/venv/bin/python -m rhythm_service.benchmark'")
         reply = flow.connection(host).run(shell, sudo=True)
         if reply.exit_code != 0:

@@ -211,3 +211,23 @@ def test_an_fpga_instance_stopped_and_started_comes_back_serving_without_a_deplo
     assert health.get("backend") == "fpga", health
     status = sandbox.fab("fpga-status")
     assert status.returncode == 0 and "loaded" in status.stdout
+
+
+def test_benchmark_logs_and_rollback_work_on_the_deployed_hosts(deployed) -> None:
+    sandbox, _, _ = deployed
+    bench = sandbox.fab("benchmark")
+    assert bench.returncode == 0
+    report = json.loads((Path(sandbox.env["FPGAOPS_ARTIFACTS"]) / "benchmark" / "hosts.json").read_text())
+    backends = report["f1-a"]["backends"]
+    assert backends["fpga"]["p50_us"] > 0 and backends["cpu fixed"]["windows_per_s"] > 0  # the card, as deployed
+    assert (Path(sandbox.env["FPGAOPS_ARTIFACTS"]) / "benchmark" / "hosts.png").stat().st_size > 1000
+
+    logs = sandbox.fab("logs")
+    assert logs.returncode == 0
+    for shown in ("== f1-a: rhythm.service", '"GET /health HTTP/1.1" 200', "== f1-a: fpgaops-afi.service",
+                  "== dev-a: build job", "== done: /var/lib/fpgaops/build/"):
+        assert shown in logs.stdout, shown
+
+    rollback = sandbox.fab("rollback")  # only one release so far: a clear error, nothing changed
+    assert rollback.returncode == 2 and "no previous release to roll back to" in rollback.stdout
+    assert sandbox.health("f1-a")["status"] == "healthy"
