@@ -207,14 +207,28 @@ def rollback(flow: Flow) -> None:
 
 
 def health(flow: Flow) -> None:
-    """``fab health``: GET /health on every FPGA host, with the backend and the AFI it reports."""
+    """``fab health``: GET /health on every FPGA host: one table of status, backend (and why), the card's model."""
+    from rich.table import Table
+
     from roles.rhythm_service import tasks as rhythm_service
 
     flow.run([rhythm_service.health_role()])
+    table = Table("host", "status", "backend", "detection ready", "card", "how the backend was chosen",
+                  title="rhythm service health")
     for host in flow.hosts("f1"):
         port = rhythm_service.role_vars(host, rhythm_service.DEFAULTS)["service_port"]
-        reply = flow.connection(host).run(f"curl -fsS --max-time 5 http://127.0.0.1:{port}/health")
-        flow.say(f"{host.name}: {reply.stdout.strip() or reply.stderr.strip()}", style="")
+        reply = flow.connection(host).run(f"curl -sS --max-time 5 http://127.0.0.1:{port}/health")
+        try:
+            body = json.loads(reply.stdout)
+        except ValueError:
+            table.add_row(host.name, "no answer", "", "", "", (reply.stderr or reply.stdout).strip()[:80])
+            continue
+        card = body.get("backend_health") or {}
+        card_text = (f"{card.get('device')} slot {card.get('slot')}: model "
+                     f"{'matches' if card.get('model_id_matches') else 'differs'}") if "device" in card else "-"
+        table.add_row(host.name, str(body.get("status")), str(body.get("backend")), str(body.get("detection_ready")),
+                      card_text, "; ".join(body.get("backend_reasons") or []) or "-")
+    flow.console.print(table)
 
 
 def prepare_hosts(flow: Flow) -> None:

@@ -211,6 +211,10 @@ def test_an_fpga_instance_stopped_and_started_comes_back_serving_without_a_deplo
     assert health.get("backend") == "fpga", health
     status = sandbox.fab("fpga-status")
     assert status.returncode == 0 and "loaded" in status.stdout
+    health = sandbox.fab("health")
+    table = health.stdout.split("rhythm service health", 1)[1]
+    row = next(line for line in table.splitlines() if line.startswith("│ f1-a"))
+    assert health.returncode == 0 and "healthy" in row and "fpga" in row and "model matches" in row
 
 
 def test_benchmark_logs_and_rollback_work_on_the_deployed_hosts(deployed) -> None:
