@@ -341,7 +341,7 @@ class FixedNetwork:
         return h.reshape(-1) * self.output_scale if self.output_scale != 1.0 else h.reshape(-1)
 
     def run_one(self, x: np.ndarray) -> float:
-        """The output for one real window (30,) float64; ValueError if it holds NaN.
+        """The output for one real window (30,) float64 (NaN for a window holding NaN).
 
         The batch steps on 1-D arrays, then (when the net ends in dense(1) + sigmoid) a dot product
         and a table lookup in Python scalars.
@@ -350,18 +350,12 @@ class FixedNetwork:
         if self._scalar_tail is None:
             for step in self.steps:
                 h = step(h)
-            value = float(h[0]) * self.output_scale
-        else:
-            for step in self.steps[:-2]:
-                h = step(h)
-            kernel, bias = self._scalar_tail
-            logit = float(h @ kernel) + bias
-            if logit != logit:
-                raise ValueError("the window contains NaN")
-            return self.sigmoid_scalar(logit)
-        if value != value:
-            raise ValueError("the window contains NaN")
-        return value
+            return float(h[0]) * self.output_scale
+        for step in self.steps[:-2]:
+            h = step(h)
+        kernel, bias = self._scalar_tail
+        logit = float(h @ kernel) + bias
+        return logit if logit != logit else self.sigmoid_scalar(logit)  # NaN has no table index
 
 
 class FloatNetwork:

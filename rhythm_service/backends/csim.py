@@ -139,8 +139,6 @@ class CsimBackend:
         fmt = package.input_format
         self._low = fmt.minimum / (1 << fmt.fraction_bits)
         self._high = fmt.maximum / (1 << fmt.fraction_bits)
-        self._out = np.zeros(1, dtype=np.float64)
-        self._out_pointer = self._out.ctypes.data_as(ctypes.POINTER(ctypes.c_double))
         self.predict(np.zeros((1, 30)))  # loads the weights and the sigmoid table (static state) once
 
     def predict(self, windows: Any) -> np.ndarray:

@@ -66,8 +66,7 @@ class FpgaBackend:
         self.function: PciFunction = find_app_pf(settings.pci_root, settings.fpga_slot, settings.fpga_device)
         self.bar = PciBar.open(settings.pci_root, self.function.dbdf)
         self._words = self.bar.words
-        self._thread_lock = threading.Lock()
-        self._lock_fd = os.open(self.bar.path, os.O_RDONLY)
+        self._exclusive = _Exclusive(self.bar.path)
         fmt = package.input_format
         self._scale = float(1 << fmt.fraction_bits)
         self._low, self._high, self._mask = fmt.minimum, fmt.maximum, (1 << fmt.total) - 1
@@ -104,16 +103,13 @@ class FpgaBackend:
             raise FpgaError(f"{where}: FORMAT 0x{found['FORMAT']:08X} / INPUT_COUNT {found['INPUT_COUNT']}, "
                             f"expected 0x{self.package.format_word:08X} / {rm.N_INPUTS}")
         probe = 0x5A5A_0000 | (os.getpid() & 0xFFFF)
-        with self._exclusive():
+        with self._exclusive:
             self.bar.poke(rm.SCRATCH, probe)
             echoed = self.bar.peek(rm.SCRATCH)
         if echoed != probe:
             raise FpgaError(f"{where}: SCRATCH reads 0x{echoed:08X} after writing 0x{probe:08X}: BAR access is broken")
 
     # ------------------------------------------------------------------ inference
-
-    def _exclusive(self):
-        return _Exclusive(self._thread_lock, self._lock_fd)
 
     def _encode(self, x: np.ndarray) -> list[list[int]]:
         raw = np.clip(np.floor(x * self._scale), self._low, self._high).astype(np.int64) & self._mask
@@ -140,7 +136,7 @@ class FpgaBackend:
         Example: ``backend.predict(np.zeros((2, 10, 3)))``.
         """
         encoded = self._encode(check_windows(windows))
-        with self._exclusive():
+        with self._exclusive:
             return np.array([self._infer(words) for words in encoded], dtype=np.float64)
 
     def predict_one(self, window: Any) -> float:
@@ -149,7 +145,7 @@ class FpgaBackend:
         Example: ``backend.predict_one(np.zeros((10, 3)))``.
         """
         (words,) = self._encode(check_windows(window))
-        with self._exclusive():
+        with self._exclusive:
             return self._infer(words)
 
     # ------------------------------------------------------------------ reporting
@@ -173,18 +169,16 @@ class FpgaBackend:
 
     def close(self) -> None:
         """Unmap the BAR and release the lock file descriptor."""
-        if self._lock_fd >= 0:
-            os.close(self._lock_fd)
-            self._lock_fd = -1
+        self._exclusive.close()
         self._words = None
         self.bar.close()
 
 
 class _Exclusive:
-    """Thread lock + ``flock`` on the device file: one inference at a time on the card."""
+    """Thread lock + ``flock`` on the device file: one inference at a time on the card (one per backend)."""
 
-    def __init__(self, lock: threading.Lock, fd: int) -> None:
-        self.lock, self.fd = lock, fd
+    def __init__(self, path: os.PathLike) -> None:
+        self.lock, self.fd = threading.Lock(), os.open(path, os.O_RDONLY)
 
     def __enter__(self) -> None:
         self.lock.acquire()
@@ -197,3 +191,9 @@ class _Exclusive:
     def __exit__(self, *exc) -> None:
         fcntl.flock(self.fd, fcntl.LOCK_UN)
         self.lock.release()
+
+    def close(self) -> None:
+        """Release the file descriptor (idempotent)."""
+        if self.fd >= 0:
+            os.close(self.fd)
+            self.fd = -1

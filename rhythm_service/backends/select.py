@@ -36,13 +36,18 @@ class BackendUnavailable(RuntimeError):
     """The backend ``INFERENCE_BACKEND`` names cannot run here."""
 
 
-def _csim(settings: BackendSettings, package: ModelPackage) -> CsimBackend:
-    return CsimBackend(package, build_dir=Path(settings.csim_build_dir) if settings.csim_build_dir else None)
+def _fpga(settings: BackendSettings, package: ModelPackage) -> tuple[FpgaBackend, str]:
+    backend = FpgaBackend(package, settings)
+    return backend, f"fpga: slot {settings.fpga_slot} ({backend.function.dbdf}) runs model 0x{package.model_id:08X}"
 
 
-def _describe_fpga(backend: FpgaBackend) -> str:
-    return (f"fpga: slot {backend.settings.fpga_slot} ({backend.function.dbdf}) runs model "
-            f"0x{backend.package.model_id:08X}")
+def _csim(settings: BackendSettings, package: ModelPackage) -> tuple[CsimBackend, str]:
+    backend = CsimBackend(package, build_dir=Path(settings.csim_build_dir) if settings.csim_build_dir else None)
+    return backend, f"csim: hls4ml C emulation {backend.library_path}"
+
+
+def _cpu(package: ModelPackage, arithmetic: str) -> tuple[CpuBackend, str]:
+    return CpuBackend(package, arithmetic), f"cpu: numpy, {arithmetic} arithmetic"
 
 
 def select_backend(
@@ -65,47 +70,42 @@ def select_backend(
         if not settings.use_fpga:
             raise BackendUnavailable("INFERENCE_BACKEND=fpga but USE_FPGA is false")
         try:
-            backend = FpgaBackend(package, settings)
+            return _chosen(*_fpga(settings, package), [], log)
         except FPGA_ERRORS as error:
             raise BackendUnavailable(f"INFERENCE_BACKEND=fpga: {error}") from error
-        return _chosen(backend, [_describe_fpga(backend)], log)
     if choice == "csim":
         try:
-            backend = _csim(settings, package)
+            return _chosen(*_csim(settings, package), [], log)
         except CSIM_ERRORS as error:
             raise BackendUnavailable(f"INFERENCE_BACKEND=csim: {error}") from error
-        return _chosen(backend, [f"csim: hls4ml C emulation {backend.library_path}"], log)
     if choice == "cpu":
         try:
-            backend = CpuBackend(package, settings.cpu_arithmetic)
+            return _chosen(*_cpu(package, settings.cpu_arithmetic), [], log)
         except (FirmwareError, ValueError) as error:
             raise BackendUnavailable(f"INFERENCE_BACKEND=cpu ({settings.cpu_arithmetic}): {error}") from error
-        return _chosen(backend, [f"cpu: numpy, {settings.cpu_arithmetic} arithmetic"], log)
 
-    reasons: list[str] = []
+    skipped: list[str] = []
     if not settings.use_fpga:
-        reasons.append("fpga skipped: USE_FPGA is false")
+        skipped.append("fpga skipped: USE_FPGA is false")
     else:
         try:
-            backend = FpgaBackend(package, settings)
-            return _chosen(backend, [*reasons, _describe_fpga(backend)], log)
+            return _chosen(*_fpga(settings, package), skipped, log)
         except FPGA_ERRORS as error:
-            reasons.append(f"fpga skipped: {error}")
+            skipped.append(f"fpga skipped: {error}")
     try:
-        backend = _csim(settings, package)
-        return _chosen(backend, [*reasons, f"csim: hls4ml C emulation {backend.library_path}"], log)
+        return _chosen(*_csim(settings, package), skipped, log)
     except CSIM_ERRORS as error:
-        reasons.append(f"csim skipped: {error}")
+        skipped.append(f"csim skipped: {error}")
     try:
-        backend = CpuBackend(package, settings.cpu_arithmetic)
-        return _chosen(backend, [*reasons, f"cpu: numpy, {settings.cpu_arithmetic} arithmetic"], log)
+        return _chosen(*_cpu(package, settings.cpu_arithmetic), skipped, log)
     except FirmwareError as error:
-        reasons.append(f"cpu {settings.cpu_arithmetic} skipped: {error}")
-    return _chosen(CpuBackend(package, "float"), [*reasons, "cpu: numpy, float arithmetic"], log)
+        skipped.append(f"cpu {settings.cpu_arithmetic} skipped: {error}")
+    return _chosen(*_cpu(package, "float"), skipped, log)
 
 
-def _chosen(backend: Backend, reasons: list[str], log: logging.Logger) -> tuple[Backend, list[str]]:
-    for reason in reasons[:-1]:
+def _chosen(backend: Backend, choice: str, skipped: list[str], log: logging.Logger) -> tuple[Backend, list[str]]:
+    """Log why each earlier backend was skipped (warning) and the one chosen (info); return both."""
+    for reason in skipped:
         log.warning("inference backend: %s", reason)
-    log.info("inference backend: %s", reasons[-1])
-    return backend, reasons
+    log.info("inference backend: %s", choice)
+    return backend, [*skipped, choice]

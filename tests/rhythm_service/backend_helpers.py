@@ -1,4 +1,7 @@
-"""Shared by the backend tests: real feature windows, package copies to break, and a small test FPGA card.
+"""Shared by the backend tests: their fixtures, real feature windows, package copies to break, a small test FPGA card.
+
+The fixtures (``package``: the loaded CI package; ``cpu``: its fixed-point cpu backend; module-scoped)
+are used by importing them: ``from tests.rhythm_service.backend_helpers import package_fixture  # noqa: F401``.
 
 ``TestCard`` lays out a sysfs-like PCI tree (``<root>/<dbdf>/{vendor,device,resource0}``) and serves
 the beat accelerator's register block (``register_map``) on the mapped 4 KiB ``resource0`` from a
@@ -24,15 +27,29 @@ from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 from hls_model.package import write_manifest
 from hls_model.step_cache import file_sha256
 from rhythm_service import features
 from rhythm_service import register_map as rm
+from rhythm_service.backends.cpu import CpuBackend
 from rhythm_service.model_package import ModelPackage
 from tests.model_package import WORK
 
 CARD_DEVICE_ID = 0xF000
+
+
+@pytest.fixture(scope="module", name="package")
+def package_fixture(model_package) -> ModelPackage:
+    """The CI model package, loaded (and verified) once per test module."""
+    return ModelPackage.load(model_package)
+
+
+@pytest.fixture(scope="module", name="cpu")
+def cpu_fixture(package) -> CpuBackend:
+    """The package's fixed-point cpu backend (equal to the C emulation): the reference and the test card's model."""
+    return CpuBackend(package, "fixed")
 
 
 def held_out_windows(package: ModelPackage) -> np.ndarray:

@@ -10,12 +10,12 @@ from rhythm_service.backends.cpu import CpuBackend, convert_raw, quantize, real_
 from rhythm_service.backends.csim import CsimBackend
 from rhythm_service.backends.hls_firmware import FirmwareError, FixedType, read_firmware
 from rhythm_service.model_package import ModelPackage
-from tests.rhythm_service.backend_helpers import fresh_song_windows, held_out_windows, package_copy
-
-
-@pytest.fixture(scope="module")
-def package(model_package):
-    return ModelPackage.load(model_package)
+from tests.rhythm_service.backend_helpers import (
+    fresh_song_windows,
+    held_out_windows,
+    package_copy,
+    package_fixture,  # noqa: F401 (fixture)
+)
 
 
 @pytest.fixture(scope="module")

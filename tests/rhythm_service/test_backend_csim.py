@@ -10,12 +10,12 @@ import pytest
 
 from rhythm_service.backends.csim import CsimBackend, CsimError, build_library
 from rhythm_service.model_package import ModelPackage, ModelPackageError
-from tests.rhythm_service.backend_helpers import held_out_windows, package_copy, rewrite_manifest
-
-
-@pytest.fixture(scope="module")
-def package(model_package):
-    return ModelPackage.load(model_package)
+from tests.rhythm_service.backend_helpers import (
+    held_out_windows,
+    package_copy,
+    package_fixture,  # noqa: F401 (fixture)
+    rewrite_manifest,
+)
 
 
 def test_emulation_matches_the_packaged_testbench(package, tmp_path):

@@ -11,21 +11,15 @@ import pytest
 
 from rhythm_service import register_map as rm
 from rhythm_service.backends import BackendSettings
-from rhythm_service.backends.cpu import CpuBackend
 from rhythm_service.backends.fpga import FpgaBackend, FpgaError, FpgaTimeout
 from rhythm_service.backends.pci_bar import PciBar, PciError, app_functions, find_app_pf
-from rhythm_service.model_package import ModelPackage
-from tests.rhythm_service.backend_helpers import TestCard, add_pci_function, held_out_windows
-
-
-@pytest.fixture(scope="module")
-def package(model_package):
-    return ModelPackage.load(model_package)
-
-
-@pytest.fixture(scope="module")
-def cpu(package):
-    return CpuBackend(package, "fixed")
+from tests.rhythm_service.backend_helpers import (
+    TestCard,
+    add_pci_function,
+    cpu_fixture,  # noqa: F401 (fixture)
+    held_out_windows,
+    package_fixture,  # noqa: F401 (fixture)
+)
 
 
 def settings(root, **changes) -> BackendSettings:

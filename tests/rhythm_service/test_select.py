@@ -8,20 +8,9 @@ import numpy as np
 import pytest
 
 from rhythm_service.backends import BackendSettings
-from rhythm_service.backends.cpu import CpuBackend
 from rhythm_service.backends.select import BackendUnavailable, select_backend
 from rhythm_service.model_package import ModelPackage
-from tests.rhythm_service.backend_helpers import TestCard, package_copy
-
-
-@pytest.fixture(scope="module")
-def package(model_package):
-    return ModelPackage.load(model_package)
-
-
-@pytest.fixture(scope="module")
-def cpu(package):
-    return CpuBackend(package, "fixed")
+from tests.rhythm_service.backend_helpers import TestCard, cpu_fixture, package_copy, package_fixture  # noqa: F401 (fixtures)
 
 
 @pytest.fixture
