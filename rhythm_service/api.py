@@ -34,6 +34,7 @@ Example::
 
 from __future__ import annotations
 
+import math
 import time
 from typing import Any
 
@@ -114,10 +115,11 @@ def start_rhythm_mode() -> Any:
     if beats is None:
         plan = BeatPlan.steady(song, duration)
     else:
+        beats = sorted(set(beats))  # the plan's order: the tempo of unsorted or repeated times would be wrong
         tempo = song.tempo
         low, high = song_structure.TEMPO_RANGE_BPM
-        if not song.tempo_given and len(beats) > 1 and low <= tempo_of(beats) <= high:
-            tempo = tempo_of(beats)
+        if not song.tempo_given and low <= (beats_tempo := tempo_of(beats)) <= high:  # 0.0 for < 2 beats
+            tempo = beats_tempo
         plan = BeatPlan.from_beats(song, duration, beats, tempo)
     session, replaced = service.rhythm.start(plan)
     return jsonify({"success": True, "message": "Rhythm mode started", "tempo": plan.tempo,
@@ -215,7 +217,7 @@ def _form_number(name: str, default: float, low: float, high: float) -> float:
     try:
         value = float(raw)
     except ValueError:
-        raise InvalidInput(f"{name}: expected a number from {low:g} to {high:g}, got {raw[:40]!r}") from None
+        value = math.nan
     if not low <= value <= high:  # NaN fails this too
         raise InvalidInput(f"{name}: expected a number from {low:g} to {high:g}, got {raw[:40]!r}")
     return value

@@ -25,7 +25,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from flask import Flask, Response, g, jsonify, request
@@ -41,7 +41,6 @@ from rhythm_service.rhythm import RhythmController
 from rhythm_service.validation import InvalidInput
 
 log = logging.getLogger("rhythm_service")
-SERVICE_NAME = "rhythm-service"
 LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 
 
@@ -57,7 +56,6 @@ class RhythmService:
     metrics: ServiceMetrics
     errgen: ErrorGeneratorClient
     rhythm: RhythmController
-    started_at: float = field(default_factory=time.time)
 
     def close(self) -> None:
         """Stop rhythm mode and the error generator client (at shutdown, or between tests)."""

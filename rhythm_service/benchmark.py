@@ -83,8 +83,7 @@ def measure_host(config: ServiceConfig, count: int = 2000, batch: int = 20000, b
         except BackendUnavailable as err:
             results[label] = {"skipped": str(err)}
             continue
-        one = getattr(backend, "predict_one", None) or (lambda w, b=backend: b.predict(w[None]))
-        row = latency(one, windows, count, budget_s)
+        row = latency(backend.predict_one, windows, count, budget_s)
         fpga_batch = batch_windows[: min(batch, 2000)] if choice == "fpga" else batch_windows
         row |= throughput(backend.predict, fpga_batch, repeats=3)
         results[label] = row

@@ -161,27 +161,22 @@ class _Environment:
         return value or default
 
     def integer(self, name: str, default: int, low: int, high: int) -> int:
-        raw = self.text(name, "")
-        if not raw:
-            return default
-        try:
-            value = int(raw)
-        except ValueError:
-            raise ConfigError(f"{name}: expected a whole number from {low} to {high}, got {raw!r}") from None
-        if not low <= value <= high:
-            raise ConfigError(f"{name}: expected a whole number from {low} to {high}, got {value}")
-        return value
+        return self._parsed(name, default, int, f"a whole number from {low} to {high}", low, high)
 
     def number(self, name: str, default: float, low: float, high: float) -> float:
+        return self._parsed(name, default, float, f"a number from {low:g} to {high:g}", low, high)
+
+    def _parsed(self, name: str, default, parse, expected: str, low, high):
+        """``parse(value)`` in [low, high] (NaN is refused), or ``default`` when unset or empty."""
         raw = self.text(name, "")
         if not raw:
             return default
         try:
-            value = float(raw)
+            value = parse(raw)
         except ValueError:
-            raise ConfigError(f"{name}: expected a number from {low:g} to {high:g}, got {raw!r}") from None
-        if not (math.isfinite(value) and low <= value <= high):
-            raise ConfigError(f"{name}: expected a number from {low:g} to {high:g}, got {raw!r}")
+            value = math.nan
+        if not low <= value <= high:  # NaN fails this too
+            raise ConfigError(f"{name}: expected {expected}, got {raw!r}")
         return value
 
     def choice(self, name: str, default: str, choices: tuple[str, ...], fold=str.lower) -> str:

@@ -20,11 +20,10 @@ Example::
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 from typing import Any
 
-from rhythm_service.validation import InvalidInput, array, number, obj, string
+from rhythm_service.validation import InvalidInput, array, field_path, number, obj, string
 
 ERROR_TYPES = {
     "intro": "minimal",
@@ -70,7 +69,6 @@ class SongAnalysis:
     spotify_id: str | None = None
     tempo: float = DEFAULT_TEMPO
     tempo_given: bool = False  # False: the default tempo (no audio_features.tempo)
-    duration_s: float | None = None  # from duration_ms, when given
     structure: list[dict[str, Any]] = field(default_factory=list)
 
     @property
@@ -86,14 +84,14 @@ def analyze(song_data: dict, prefix: str = "") -> SongAnalysis:
     Example: ``analyze({"audio_features": {"tempo": 90}}).tempo`` -> ``90.0``.
     """
     features = obj(song_data, "audio_features", prefix=prefix)
-    features_path = f"{prefix}.audio_features" if prefix else "audio_features"
-    tempo = number(features, "tempo", default=DEFAULT_TEMPO, low=TEMPO_RANGE_BPM[0], high=TEMPO_RANGE_BPM[1],
+    features_path = field_path(prefix, "audio_features")
+    tempo = number(features, "tempo", default=None, low=TEMPO_RANGE_BPM[0], high=TEMPO_RANGE_BPM[1],
                    prefix=features_path)
     energy = number(features, "energy", default=0.5, low=-1e9, high=1e9, prefix=features_path)
     danceability = number(features, "danceability", default=0.5, low=-1e9, high=1e9, prefix=features_path)
     duration_ms = number(song_data, "duration_ms", default=None, low=1.0, high=MAX_DURATION_MS, prefix=prefix)
     analysis = obj(song_data, "spotify_analysis", prefix=prefix)
-    analysis_path = f"{prefix}.spotify_analysis" if prefix else "spotify_analysis"
+    analysis_path = field_path(prefix, "spotify_analysis")
     sections = array(analysis, "sections", max_items=MAX_SECTIONS, prefix=analysis_path)
     if analysis and sections:
         structure = _from_sections(sections, f"{analysis_path}.sections")
@@ -110,9 +108,8 @@ def analyze(song_data: dict, prefix: str = "") -> SongAnalysis:
         name=string(song_data, "name", default=None, max_length=MAX_TEXT, prefix=prefix),
         artist=string(song_data, "artist", default=None, max_length=MAX_TEXT, prefix=prefix),
         spotify_id=string(song_data, "spotify_id", default=None, max_length=MAX_TEXT, prefix=prefix),
-        tempo=tempo,
-        tempo_given=number(features, "tempo", default=None, low=-math.inf, high=math.inf) is not None,
-        duration_s=None if duration_ms is None else duration_ms / 1000.0,
+        tempo=DEFAULT_TEMPO if tempo is None else tempo,
+        tempo_given=tempo is not None,
         structure=structure,
     )
 

@@ -95,7 +95,11 @@ def _field(container: dict, key: str) -> Any:
     return MISSING if value is None else value
 
 
-def _path(prefix: str, key: str) -> str:
+def field_path(prefix: str, key: str) -> str:
+    """The dotted path of ``key`` inside ``prefix`` (messages, nested readers' ``prefix``).
+
+    Example: ``field_path("song_data", "audio_features")`` -> ``"song_data.audio_features"``.
+    """
     return f"{prefix}.{key}" if prefix else key
 
 
@@ -108,13 +112,13 @@ def number(container: dict, key: str, *, default: Any, low: float, high: float, 
     if value is MISSING:
         return default
     if isinstance(value, bool) or not isinstance(value, int | float):
-        raise InvalidInput(f"{_path(prefix, key)}: expected a number from {low:g} to {high:g}, got {_kind(value)}")
+        raise InvalidInput(f"{field_path(prefix, key)}: expected a number from {low:g} to {high:g}, got {_kind(value)}")
     try:
         result = float(value)
     except OverflowError:
         result = math.inf
     if not low <= result <= high:
-        raise InvalidInput(f"{_path(prefix, key)}: expected a number from {low:g} to {high:g}, got {value!r:.40}")
+        raise InvalidInput(f"{field_path(prefix, key)}: expected a number from {low:g} to {high:g}, got {value!r:.40}")
     return result
 
 
@@ -128,9 +132,9 @@ def integer(container: dict, key: str, *, default: Any, low: int = INT64_MIN, hi
     if value is MISSING:
         return default
     if isinstance(value, bool) or not isinstance(value, int):
-        raise InvalidInput(f"{_path(prefix, key)}: expected a whole number, got {_kind(value)}")
+        raise InvalidInput(f"{field_path(prefix, key)}: expected a whole number, got {_kind(value)}")
     if not low <= value <= high:
-        raise InvalidInput(f"{_path(prefix, key)}: expected a whole number from {low} to {high}, got {value}")
+        raise InvalidInput(f"{field_path(prefix, key)}: expected a whole number from {low} to {high}, got {value}")
     return value
 
 
@@ -143,9 +147,9 @@ def string(container: dict, key: str, *, default: Any, max_length: int = 200, pr
     if value is MISSING:
         return default
     if not isinstance(value, str):
-        raise InvalidInput(f"{_path(prefix, key)}: expected a string, got {_kind(value)}")
+        raise InvalidInput(f"{field_path(prefix, key)}: expected a string, got {_kind(value)}")
     if len(value) > max_length:
-        raise InvalidInput(f"{_path(prefix, key)}: longer than {max_length} characters")
+        raise InvalidInput(f"{field_path(prefix, key)}: longer than {max_length} characters")
     return value
 
 
@@ -158,7 +162,7 @@ def obj(container: dict, key: str, *, prefix: str = "") -> dict:
     if value is MISSING:
         return {}
     if not isinstance(value, dict):
-        raise InvalidInput(f"{_path(prefix, key)}: expected an object, got {_kind(value)}")
+        raise InvalidInput(f"{field_path(prefix, key)}: expected an object, got {_kind(value)}")
     return value
 
 
@@ -171,9 +175,9 @@ def array(container: dict, key: str, *, max_items: int, prefix: str = "") -> lis
     if value is MISSING:
         return None
     if not isinstance(value, list):
-        raise InvalidInput(f"{_path(prefix, key)}: expected an array, got {_kind(value)}")
+        raise InvalidInput(f"{field_path(prefix, key)}: expected an array, got {_kind(value)}")
     if len(value) > max_items:
-        raise InvalidInput(f"{_path(prefix, key)}: more than {max_items} items ({len(value)})")
+        raise InvalidInput(f"{field_path(prefix, key)}: more than {max_items} items ({len(value)})")
     return value
 
 
@@ -186,9 +190,13 @@ def number_array(container: dict, key: str, *, max_items: int, low: float, high:
     if values is None:
         return None
     for i, value in enumerate(values):
-        if isinstance(value, bool) or not isinstance(value, int | float) or not low <= value <= high:
-            shown = _kind(value) if isinstance(value, bool) or not isinstance(value, int | float) else repr(value)
-            raise InvalidInput(f"{key}[{i}]: expected a number from {low:g} to {high:g}, got {shown:.40}")
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            shown = _kind(value)
+        elif not low <= value <= high:
+            shown = repr(value)
+        else:
+            continue
+        raise InvalidInput(f"{key}[{i}]: expected a number from {low:g} to {high:g}, got {shown:.40}")
     return [float(v) for v in values]
 
 

@@ -5,6 +5,7 @@
   also keeps each trigger's raw request body and receive time (``monotonic``);
 - ``ServedApp``: ``create_app`` behind Werkzeug's threaded WSGI server on 127.0.0.1 and a free port;
 - ``service_config``: a config for the CI model package and the cpu backend;
+- ``hung_server``: a port that accepts connections but never answers (a hung error generator);
 - ``click_track``: a mono click per beat (a decaying 1 kHz sine), written to WAV/FLAC with soundfile.
 
 Only tests import this (``fpgaops`` is never imported by the service itself).
@@ -12,12 +13,14 @@ Only tests import this (``fpgaops`` is never imported by the service itself).
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
 import queue
 import socket
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -88,6 +91,15 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
+
+
+@contextlib.contextmanager
+def hung_server() -> Iterator[str]:
+    """The URL of a port that accepts connections (the kernel's backlog) but never answers: a hung error generator."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        sock.listen(64)
+        yield f"http://127.0.0.1:{sock.getsockname()[1]}"
 
 
 def service_config(model_package: Path, errgen_url: str, **changes: Any) -> ServiceConfig:

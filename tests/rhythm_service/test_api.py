@@ -140,6 +140,8 @@ def test_start_rhythm_mode_follows_given_beats_and_takes_their_tempo(client) -> 
     status, body = post(client, "/api/start-rhythm-mode", {"beats": beats, "duration": 6})
     assert status == 200 and body["source"] == "beats" and body["tempo"] == pytest.approx(150.0)
     assert body["beats_planned"] == 10 + 4  # then steady at 150 BPM: 4.5, 4.9, 5.3, 5.7 s
+    status, body = post(client, "/api/start-rhythm-mode", {"beats": beats[::-1] + beats[:3], "duration": 6})
+    assert status == 200 and body["tempo"] == pytest.approx(150.0) and body["beats_planned"] == 10 + 4
     status, body = post(client, "/api/start-rhythm-mode", {"beats": beats, "duration": 6,
                                                            "song_data": {"audio_features": {"tempo": 100}}})
     assert body["tempo"] == 100.0 and body["replaced"] is True

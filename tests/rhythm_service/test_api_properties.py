@@ -13,6 +13,7 @@ from rhythm_service.app import close_app, create_app, service_of
 from tests.rhythm_service.service_helpers import free_port, service_config
 
 SETTINGS = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+FEWER = settings(SETTINGS, max_examples=150)  # the endpoints that start threads or queue triggers
 
 numbers = st.one_of(st.integers(min_value=-(2**70), max_value=2**70), st.floats(allow_nan=False, allow_infinity=False),
                     st.sampled_from([0, 1, -1, 0.5, 1e308, -1e308, 3.4e38, 1e-320, 2**63, 2**63 - 1]))
@@ -53,20 +54,25 @@ def client(model_package: Path):
     close_app(app)
 
 
-def check(response) -> None:
-    """JSON always; 2xx or 4xx only; a 4xx says what was wrong."""
+def check(response):
+    """JSON always; 2xx or 4xx only; a 4xx says what was wrong. Returns ``response``."""
     assert response.status_code < 500, response.data[:300]
     assert response.mimetype == "application/json"
     body = response.get_json()
     if response.status_code >= 400:
         assert isinstance(body["error"], str) and body["error"] and body["status"] == response.status_code
+    return response
+
+
+def post_json(client, path: str, body):
+    """POST ``body`` as JSON to ``path`` and ``check`` the answer."""
+    return check(client.post(path, data=json.dumps(body), content_type="application/json"))
 
 
 @SETTINGS
 @given(body=predict_bodies)
 def test_predict_never_fails_on_any_json(client, body) -> None:
-    response = client.post("/api/predict", data=json.dumps(body), content_type="application/json")
-    check(response)
+    response = post_json(client, "/api/predict", body)
     if response.status_code == 200:
         assert len(response.get_json()["probabilities"]) == len(body["windows"])
 
@@ -74,25 +80,24 @@ def test_predict_never_fails_on_any_json(client, body) -> None:
 @SETTINGS
 @given(body=song_bodies)
 def test_analyze_song_never_fails_on_any_json(client, body) -> None:
-    response = client.post("/api/analyze-song", data=json.dumps(body), content_type="application/json")
-    check(response)
+    response = post_json(client, "/api/analyze-song", body)
     if response.status_code == 200:
         answer = response.get_json()
         assert answer["beat_interval"] == pytest.approx(60.0 / answer["tempo"])
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@FEWER
 @given(body=st.one_of(json_values, st.fixed_dictionaries({}, optional={
     "song_data": song_bodies, "duration": scalars, "beats": st.one_of(scalars, st.lists(scalars, max_size=5))})))
 def test_start_rhythm_mode_never_fails_on_any_json(client, body) -> None:
-    check(client.post("/api/start-rhythm-mode", data=json.dumps(body), content_type="application/json"))
+    post_json(client, "/api/start-rhythm-mode", body)
     check(client.post("/api/stop-rhythm-mode"))
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@FEWER
 @given(body=st.one_of(json_values, st.fixed_dictionaries({}, optional={"section": scalars, "beat_num": scalars})))
 def test_beat_trigger_never_fails_on_any_json(client, body) -> None:
-    check(client.post("/api/beat-trigger", data=json.dumps(body), content_type="application/json"))
+    post_json(client, "/api/beat-trigger", body)
 
 
 @SETTINGS

@@ -23,7 +23,14 @@ import requests
 import soundfile
 
 from rhythm_service.song_structure import ERROR_TYPES
-from tests.rhythm_service.service_helpers import RecordingErrgen, ServedApp, click_track, free_port, service_config
+from tests.rhythm_service.service_helpers import (
+    RecordingErrgen,
+    ServedApp,
+    click_track,
+    free_port,
+    hung_server,
+    service_config,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 TRIGGER_TYPES = {"trigger": str, "error_type": str, "beat": int, "section": str, "tempo": float}
@@ -108,12 +115,8 @@ def test_a_manual_trigger_reaches_the_error_generator_as_the_original_sent_it(mo
 
 
 def test_with_the_error_generator_hung_requests_stay_fast_and_losses_are_counted(model_package: Path) -> None:
-    hung = __import__("socket").socket()
-    hung.bind(("127.0.0.1", 0))
-    hung.listen(64)
-    config = service_config(model_package, f"http://127.0.0.1:{hung.getsockname()[1]}", errgen_timeout_s=2.0,
-                            errgen_retries=0, trigger_queue_size=4)
-    try:
+    with hung_server() as url:
+        config = service_config(model_package, url, errgen_timeout_s=2.0, errgen_retries=0, trigger_queue_size=4)
         with ServedApp(config) as served, requests.Session() as session:
             started = time.monotonic()
             answers = [session.post(f"{served.url}/api/beat-trigger", json={"beat_num": n}, timeout=5).json()
@@ -121,8 +124,6 @@ def test_with_the_error_generator_hung_requests_stay_fast_and_losses_are_counted
             elapsed = time.monotonic() - started
             status = session.get(f"{served.url}/api/status", timeout=5).json()
             health = session.get(f"{served.url}/health", timeout=5)
-    finally:
-        hung.close()
     assert elapsed < 1.5  # 30 requests while one trigger hangs for 2 s: none waited on it
     assert all(a["success"] for a in answers) and sum(not a["triggered"] for a in answers) >= 25
     counters = status["error_generator"]

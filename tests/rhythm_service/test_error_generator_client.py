@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -13,7 +12,7 @@ import pytest
 
 from rhythm_service.error_generator import ErrorGeneratorClient
 from rhythm_service.rhythm import make_trigger
-from tests.rhythm_service.service_helpers import RecordingErrgen, free_port
+from tests.rhythm_service.service_helpers import RecordingErrgen, free_port, hung_server
 
 
 @pytest.fixture
@@ -72,12 +71,9 @@ def scripted() -> Iterator[callable]:
 
 @pytest.fixture
 def silent_listener() -> Iterator[str]:
-    """A port that accepts connections (the kernel's backlog) but never answers: a hung error generator."""
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    sock.listen(64)
-    yield f"http://127.0.0.1:{sock.getsockname()[1]}"
-    sock.close()
+    """A hung error generator's URL (``hung_server``)."""
+    with hung_server() as url:
+        yield url
 
 
 def new_client(url: str, **options) -> ErrorGeneratorClient:
