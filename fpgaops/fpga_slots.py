@@ -15,22 +15,10 @@ Example::
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 AGFI_RE = re.compile(r"agfi-[0-9a-f]{17}")
 SLOT_MAX = 8  # the tools refuse slot 8 and above ("fpga-image-slot must be less than 8")
-
-# fpga_common.h: FPGA_STATUS_*
-STATUS_CODES: dict[str, int] = {
-    "loaded": 0,
-    "cleared": 1,
-    "busy": 2,
-    "not-programmed": 3,
-    "afi-cache-in-progress": 4,  # F2
-    "rl-reload-needed-drop-pci-link": 5,  # F2
-    "load-failed": 7,
-}
-TRANSIENT_STATUSES = frozenset({"busy", "afi-cache-in-progress"})  # an operation is under way
 
 
 @dataclass(frozen=True)
@@ -190,24 +178,7 @@ def parse_describe(output: str) -> dict[int, SlotImage]:
             devices.setdefault(int(match.group(1)), match.groups()[1:])
     if not images:
         raise FpgaToolsError(f"fpga-describe-local-image printed no AFI line: {output.strip()[:300]!r}")
-    return {slot: _with_device(image, devices.get(slot)) for slot, image in images.items()}
-
-
-def _with_device(image: SlotImage, device: tuple[str, str, str] | None) -> SlotImage:
-    if device is None:
-        return image
-    vendor_id, device_id, dbdf = device
-    return SlotImage(image.slot, image.agfi, image.status, image.status_code, image.error, image.error_code,
-                     image.shell_version, vendor_id, device_id, dbdf)
-
-
-def parse_slot_numbers(output: str) -> list[int]:
-    """The slots ``fpga-describe-local-image-slots`` lists (with or without -H/-M), sorted, each once.
-
-    An empty output (a host without FPGA) gives []; an ``Error:`` line raises FpgaToolsError.
-    Example: ``parse_slot_numbers("AFIDEVICE    0       0x1d0f      0x9048      0000:00:1e.0\\n")`` -> [0]
-    """
-    error = parse_error(output)
-    if error is not None:
-        raise FpgaToolsError(f"fpga-describe-local-image-slots failed: {error.message}")
-    return sorted({int(match.group(1)) for line in output.splitlines() if (match := _DEVICE_LINE.match(line))})
+    for slot, (vendor_id, device_id, dbdf) in devices.items():
+        if slot in images:
+            images[slot] = replace(images[slot], vendor_id=vendor_id, device_id=device_id, dbdf=dbdf)
+    return images

@@ -24,7 +24,6 @@ from fpgaops.fpga_slots import (
     error_message,
     parse_describe,
     parse_error,
-    parse_slot_numbers,
 )
 from fpgaops.inventory import Inventory
 from fpgaops.role_vars import role_vars
@@ -48,12 +47,6 @@ from tests.unit.sandbox.test_fpga_tools import (  # noqa: F401 (fixtures)
     make_host,
 )
 
-F2_SLOTS_HEADERS = (  # -H prints the header before every AFIDEVICE line
-    "Type  FpgaImageSlot  VendorId    DeviceId    DBDF\n"
-    "AFIDEVICE    0       0x1d0f      0x9048      0000:00:1c.0\n"
-    "Type  FpgaImageSlot  VendorId    DeviceId    DBDF\n"
-    "AFIDEVICE    1       0x1d0f      0x9048      0000:00:1e.0\n"
-)
 SLOT_MISSING = "Error: (-2) No such file or directory\n"
 
 
@@ -104,13 +97,6 @@ def test_a_tool_error_is_named_and_explained(output: str, code: int) -> None:
 def test_output_without_an_afi_line_is_an_error_not_an_empty_slot() -> None:
     with pytest.raises(FpgaToolsError, match="no AFI line"):
         parse_describe("AFIDEVICE    0       0x1d0f      0x9048      0000:00:1e.0\n")
-
-
-def test_the_slots_listing_gives_each_slot_once() -> None:
-    assert parse_slot_numbers(F2_SLOTS_HEADERS) == [0, 1]
-    assert parse_slot_numbers("") == []  # a host without FPGA prints nothing
-    with pytest.raises(FpgaToolsError, match="pci-device-missing"):
-        parse_slot_numbers("Error: (20) pci-device-missing\n")
 
 
 def test_every_error_code_of_the_research_notes_has_advice() -> None:

@@ -17,10 +17,8 @@
 #    AWS_FPGA_SDK_GROUP, created unless it exists; the user is added; a udev rule per slot's PCI
 #    functions runs /opt/aws/bin/change-fpga-perm.sh, which gives the group rw on the device's
 #    files, resource0 included). Sandbox hosts have no udev: the fpga-* tools run the matching
-#    rules when they create a loaded slot's device. Differences: AWS_FPGA_SDK_GROUP defaults to
-#    fpgauser and SDK_NON_ROOT_USER to the caller whenever AWS_FPGA_ALLOW_NON_ROOT is set (the
-#    real one only with AWS_FPGA_SDK_OTHERS too), and fpga-local-cmd is not made setuid (a
-#    script cannot be): the fpga-* tools still need sudo, the loaded design's BAR does not.
+#    rules when they create a loaded slot's device. Difference: fpga-local-cmd is not made setuid
+#    (a script cannot be): the fpga-* tools still need sudo, the loaded design's BAR does not.
 #  - of shared/bin, only set_common_functions.sh (the message helpers) is kept.
 #
 
@@ -67,7 +65,7 @@ unset HDK_DIR HDK_COMMON_DIR HDK_SHELL_DIR HDK_SHELL_DESIGN_DIR
 export -f allow_non_root
 export -f allow_others
 
-if allow_non_root; then
+if allow_non_root || allow_others; then
   export AWS_FPGA_SDK_GROUP=${AWS_FPGA_SDK_GROUP:-"fpgauser"}
   export SDK_NON_ROOT_USER=$(whoami)
   info_msg "Allowing group ${AWS_FPGA_SDK_GROUP} access to FPGA management tools and resources"

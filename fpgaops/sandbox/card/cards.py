@@ -10,9 +10,11 @@ The tool stand-in creates the device files and calls ``attach`` (through the end
 a restarted endpoint serve the slots again (``start``). A host that stops loses its ``fpga-card``
 folder (``SandboxHosts.stop`` and ``host_init.sh``), and the poller drops slots whose resource0 is gone.
 
-Polling: after a start the poller spins (yielding the GIL) for ``SPIN_S``, then backs off to
-``IDLE_SLEEP_S`` sleeps; with no slot attached it sleeps until one is. Host writes to read-only
-words are undone every ``MAINTAIN_S``.
+Polling: after a start the poller spins (yielding the GIL) for ``SPIN_S``, then sleeps
+``IDLE_SLEEP_S`` between polls, and ``LONG_IDLE_SLEEP_S`` once no start came for ``LONG_IDLE_S``
+(200 wake-ups a second instead of 1000 while the sandbox idles; a first start then waits up to
+5 ms, far below the service's FPGA timeout); with no slot attached it sleeps until one is.
+Host writes to read-only words are undone every ``MAINTAIN_S``.
 
 Example::
 
@@ -33,7 +35,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from fpgaops.sandbox.card.designs import FAILED, NO_DESIGN, PREPARING, DesignCatalogue, DesignState
+from fpgaops.sandbox.card.designs import PREPARING, DesignCatalogue, DesignState
 from fpgaops.sandbox.card.registers import CardRegisters
 from rhythm_service import register_map as rm
 
@@ -45,9 +47,18 @@ HOST_RE = re.compile(r"[a-z][a-z0-9-]{0,63}")
 AGFI_RE = re.compile(r"agfi-[0-9a-f]{17}")
 SPIN_S = 0.05  # keep answering within microseconds this long after the last start
 IDLE_SLEEP_S = 0.001
+LONG_IDLE_S = 1.0  # no start for this long: poll every LONG_IDLE_SLEEP_S instead
+LONG_IDLE_SLEEP_S = 0.005
 MAINTAIN_S = 0.02
 CHECK_S = 0.5  # how often attached resource0 files are checked to still exist
 ATTACH_WAIT_S = 120.0  # an attach waits this long for the design (the tool asks for it while loading)
+
+
+def idle_pause(idle_s: float) -> float:
+    """How long the poller sleeps when the last start was ``idle_s`` ago (0: only yield the GIL)."""
+    if idle_s < SPIN_S:
+        return 0.0
+    return IDLE_SLEEP_S if idle_s < LONG_IDLE_S else LONG_IDLE_SLEEP_S
 
 
 class CardError(ValueError):
@@ -163,17 +174,6 @@ class FpgaCards:
         (self.hosts_dir / host / CARD_DIR / "attached" / f"slot{slot}.json").unlink(missing_ok=True)
         return attached is not None
 
-    def attached(self) -> list[tuple[str, int, str, str]]:
-        """(host, slot, dbdf, agfi) of every served slot."""
-        with self._lock:
-            return sorted((a.host, a.slot, a.dbdf, a.agfi) for a in self._slots.values())
-
-    def registers(self, host: str, slot: int) -> CardRegisters | None:
-        """The register block served for a slot (tests and the tour look at it)."""
-        with self._lock:
-            attached = self._slots.get((host, slot))
-            return attached.registers if attached else None
-
     def _check_host_slot(self, host: str, slot: int) -> int:
         if not HOST_RE.fullmatch(host):
             raise CardError(f"bad host name {host!r}")
@@ -209,16 +209,18 @@ class FpgaCards:
         last_start = last_maintain = last_check = 0.0
         while not self._stop.is_set():
             now = time.monotonic()
+            gone: list[tuple[str, int]] = []
             with self._lock:  # held while polling: attach/detach never unmap a block being read
                 blocks = [a.registers for a in self._slots.values()]
-                if blocks and any([block.poll() for block in blocks]):
+                if any([block.poll() for block in blocks]):  # a list: every slot is polled
                     last_start = now
                 if now - last_maintain >= MAINTAIN_S:
                     for block in blocks:
                         block.maintain()
                     last_maintain = now
-                gone = self._drop_removed() if now - last_check >= CHECK_S else []
-                last_check = now if now - last_check >= CHECK_S else last_check
+                if now - last_check >= CHECK_S:
+                    gone = self._drop_removed()
+                    last_check = now
             for host, slot in gone:
                 log.info("%s slot %d: resource0 is gone (clear, reload or stop): not served any more", host, slot)
                 (self.hosts_dir / host / CARD_DIR / "attached" / f"slot{slot}.json").unlink(missing_ok=True)
@@ -226,7 +228,7 @@ class FpgaCards:
                 self._wake.wait()
                 self._wake.clear()
             else:
-                time.sleep(0 if now - last_start < SPIN_S else IDLE_SLEEP_S)
+                time.sleep(idle_pause(now - last_start))
 
     def _drop_removed(self) -> list[tuple[str, int]]:
         """Unmap the slots whose resource0 is gone (hold the lock)."""
@@ -236,4 +238,4 @@ class FpgaCards:
         return gone
 
 
-__all__ = ["FAILED", "NO_DESIGN", "AttachedSlot", "CardError", "FpgaCards"]
+__all__ = ["AttachedSlot", "CardError", "FpgaCards"]

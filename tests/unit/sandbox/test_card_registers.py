@@ -92,3 +92,12 @@ def test_sign_extension_and_buffer_size():
     assert sign_extended(0x7FFF, 16) == 0x7FFF and sign_extended(0x18000, 16) == 0xFFFF8000
     with pytest.raises(ValueError, match="4096 bytes"):
         CardRegisters(bytearray(16), None)
+
+
+def test_the_poller_spins_after_a_start_then_backs_off_the_longer_it_idles():
+    from fpgaops.sandbox.card.cards import IDLE_SLEEP_S, LONG_IDLE_S, LONG_IDLE_SLEEP_S, SPIN_S, idle_pause
+
+    assert idle_pause(0.0) == 0.0 and idle_pause(SPIN_S / 2) == 0.0
+    assert idle_pause(SPIN_S) == IDLE_SLEEP_S and idle_pause(LONG_IDLE_S / 2) == IDLE_SLEEP_S
+    assert idle_pause(LONG_IDLE_S) == LONG_IDLE_SLEEP_S and idle_pause(3600.0) == LONG_IDLE_SLEEP_S
+    assert LONG_IDLE_SLEEP_S < 0.05 / 5  # far below the service's default FPGA timeout (50 ms)
