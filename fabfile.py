@@ -126,49 +126,32 @@ def teardown(c, inventory="", project="", delete_afis=False, yes=False):
     _exit(_aws_commands().tear_down(choose_inventory(inventory), project=project, delete_afis=delete_afis, yes=yes))
 
 
-def _steps(name: str):
-    """The flow step ``roles.deploy.<name>``, imported when the task runs (boto3 and the roles load lazily)."""
+def _step(name: str, doc: str, **flags: str):
+    """The task running the flow step ``roles.deploy.<name>`` (imported when it runs: boto3 and roles load lazily)."""
 
-    def run(flow, **flags):
+    def steps(flow, **chosen):
         from roles import deploy
 
-        return getattr(deploy, name)(flow, **flags)
+        return getattr(deploy, name.replace("-", "_"))(flow, **chosen)
 
-    return run
-
-
-provision = flow_task(_steps("provision"), name="provision",
-                      doc="Make sure the AWS side exists (key pair, security group, instances); prepare the hosts.")
-deploy = flow_task(_steps("deploy"), name="deploy",
-                   doc="Build the model and DCP, make the AFI, load it, deploy the service, install auto-shutdown.")
-synth = flow_task(_steps("synth"), name="synth",
-                  doc="Train, convert, build the DCP on the dev host as a detached job (rerun re-attaches); fetch.")
-afi = flow_task(lambda flow: _steps("afi")(flow, build=_current_build()), name="afi",
-                doc="Check, upload and register the fetched DCP tarball as an AFI and wait for it (resumable).")
-load_afi = flow_task(_steps("load_afi"), name="load-afi",
-                     doc="Load the model's AFI on every FPGA host's slots (nothing done when already loaded).")
-render_env = flow_task(_steps("render_env"), name="render-env",
-                       doc="Render the service's .env and unit from their templates; restart it if they changed.")
-service = flow_task(_steps("service"), name="service",
-                    doc="Deploy the service release (code + model), its venv, .env and unit; start it; check health.")
-restart = flow_task(_steps("restart"), name="restart", doc="Restart the service on the FPGA hosts and check health.")
-rollback = flow_task(_steps("rollback"), name="rollback",
-                     doc="Switch the service back to its previous release and restart it.")
-auto_shutdown = flow_task(_steps("auto_shutdown"), name="auto-shutdown",
-                          doc="Install the idle check and nightly shutdown (root's cron) on the FPGA hosts.",
-                          flags={"disable": "remove the cron block, the idle check script and its count instead"})
-benchmark = flow_task(_steps("benchmark"), name="benchmark",
-                      doc="Run the inference benchmark on every FPGA host; show a table, save JSON and a chart.")
-fpga_status = flow_task(_steps("fpga_status"), name="fpga-status",
-                        doc="Show every slot of every FPGA host in one table: AFI, status, errors (read only).")
-logs = flow_task(_steps("logs"), name="logs", doc="Show the service's and AFI unit's logs and the build job's.")
-health = flow_task(_steps("health"), name="health", doc="Check GET /health on every FPGA host and show its answer.")
+    return flow_task(steps, name=name, doc=doc, flags=flags)
 
 
-def _current_build():
-    from roles.deploy import current_build
-
-    return current_build()
+provision = _step("provision", "Make sure the AWS side exists (key pair, security group, instances); prepare hosts.")
+deploy = _step("deploy", "Build the model and DCP, make the AFI, load it, deploy the service, install auto-shutdown.")
+synth = _step("synth", "Train, convert, build the DCP on the dev host as a detached job (rerun re-attaches); fetch.")
+afi = _step("afi", "Check, upload and register the fetched DCP tarball as an AFI and wait for it (resumable).")
+load_afi = _step("load-afi", "Load the model's AFI on every FPGA host's slots (nothing done when already loaded).")
+render_env = _step("render-env", "Render the service's .env and unit from their templates; restart it if they changed.")
+service = _step("service", "Deploy the service release (code + model), venv, .env and unit; start it; check health.")
+restart = _step("restart", "Restart the service on the FPGA hosts and check health.")
+rollback = _step("rollback", "Switch the service back to its previous release and restart it.")
+auto_shutdown = _step("auto-shutdown", "Install the idle check and nightly shutdown (root's cron) on the FPGA hosts.",
+                      disable="remove the cron block, the idle check script and its count instead")
+benchmark = _step("benchmark", "Run the inference benchmark on every FPGA host; show a table, save JSON and a chart.")
+fpga_status = _step("fpga-status", "Show every slot of every FPGA host in one table: AFI, status, errors (read only).")
+logs = _step("logs", "Show the service's and AFI unit's logs and the build job's.")
+health = _step("health", "Check GET /health on every FPGA host and show its answer.")
 
 
 ns = Collection(ping, status, stop, start, teardown, provision, deploy, synth, afi, load_afi, render_env, service,

@@ -177,19 +177,20 @@ def load_inventory(options: RunOptions) -> Inventory:
     return with_project_instances(options.inventory, options.extra_vars)
 
 
-def run_roles(options: RunOptions, roles: Sequence[Role], console: Console | None = None) -> int:
-    """Load the inventory, run ``roles`` on the shared connections, print the recap; the exit code.
+def run_roles(options: RunOptions, roles: Sequence[Role], console: Console | None = None,
+              inventory: Inventory | None = None) -> int:
+    """Load the inventory (unless given, already loaded), run ``roles`` on the shared connections, print the recap.
 
-    0: every host succeeded; 2: some host failed; 4: some host was unreachable;
+    Returns the exit code. 0: every host succeeded; 2: some host failed; 4: some host was unreachable;
     1: the run could not start (inventory, limit, tags), nothing was touched.
 
     Example: ``raise SystemExit(run_roles(RunOptions.from_task_args(check=True), [motd_role]))``
     """
     console = console or Console()
     try:
-        inventory = load_inventory(options)
-        for warning in inventory.warnings:
-            console.print(Text(f"warning: {warning}", style="yellow"))
+        if inventory is None:
+            inventory = load_inventory(options)
+            show_warnings(inventory, console)
         pool = invocation_pool()
         pool.accept_new = options.accept_new_host_keys
         pool.hosts.update(inventory.hosts)
@@ -197,6 +198,12 @@ def run_roles(options: RunOptions, roles: Sequence[Role], console: Console | Non
     except (InventoryError, RunError) as err:
         console.print(Text(f"Error: {err}", style="bold red"))
         return EXIT_CANNOT_START
+
+
+def show_warnings(inventory: Inventory, console: Console) -> None:
+    """Print what loading the inventory warned about (hosts listed by id, missing addresses...)."""
+    for warning in inventory.warnings:
+        console.print(Text(f"warning: {warning}", style="yellow"))
 
 
 def options_task(body: Callable[..., int], *, name: str, doc: str, flags: Mapping[str, str] | None = None) -> Any:

@@ -616,6 +616,15 @@ class Inventory:
             builder.read_vars_dirs(vars_dir)
         return builder.build(dict(extra_vars or {}))
 
+    def with_extra_vars(self, extra_vars: Vars) -> Inventory:
+        """The same inventory with ``extra_vars`` over every host's variables (as ``-e`` would put them).
+
+        Example: ``inventory.with_extra_vars({"afi_agfi": "agfi-0123456789abcdef0"}).host("f1-a").vars["afi_agfi"]``
+        """
+        hosts = {name: Host(host.name, host.groups, {**host.vars, **copy.deepcopy(extra_vars)})
+                 for name, host in self.hosts.items()}
+        return Inventory(hosts, self.groups, list(self.warnings))
+
     def host(self, name: str) -> Host:
         """The host called ``name``; ``InventoryError`` if there is none.
 

@@ -10,14 +10,11 @@ finds what the previous one made (``build/deploy/``, AWS tags), so any can be re
 from __future__ import annotations
 
 import json
-import tarfile
-from pathlib import Path
 from typing import Any
 
 from rich.console import Console
 
 from fpgaops.aws.progress import Progress, format_elapsed
-from fpgaops.tarballs import plain_members
 from roles.flow import Flow, FlowStopped, artifacts_dir
 from roles.synth.tasks import BuildResult, synthesize
 
@@ -27,7 +24,15 @@ CURRENT_BUILD = "current-build.json"
 def _aws(flow: Flow) -> Any:
     from fpgaops.aws.session import AwsClients, settings_from_vars
 
-    return AwsClients(settings_from_vars(flow.inventory.groups["all"].vars | flow.options.extra_vars))
+    return AwsClients(settings_from_vars(flow.settings))
+
+
+def _afi_target(flow: Flow) -> tuple[str, Any]:
+    """The project and FPGA platform AFIs are made for and found by (``project``, ``platform`` variables)."""
+    from fpgaops.aws.session import project_of
+    from fpgaops.platforms import DEFAULT_PLATFORM, platform_named
+
+    return project_of(flow.settings), platform_named(str(flow.settings.get("platform") or DEFAULT_PLATFORM.name))
 
 
 def _show_progress(console: Console):
@@ -37,27 +42,19 @@ def _show_progress(console: Console):
     return show
 
 
-def _settings(flow: Flow) -> dict[str, Any]:
-    return {**flow.inventory.groups["all"].vars, **flow.options.extra_vars}
-
-
 def provision_aws(flow: Flow) -> None:
     """The AWS side of ``fab provision``: everything made or found again by tags; the inventory then sees the hosts."""
     from fpgaops.aws.errors import AwsError
     from fpgaops.aws.instances import plan_fleet
     from fpgaops.aws.network_access import checkip_address
-    from fpgaops.aws.provision import provision
+    from fpgaops.aws.provision import fleet_config, provision
     from fpgaops.aws.provision_settings import provision_config
 
-    settings = _settings(flow)
     try:
-        config = provision_config(settings)
+        config = provision_config(flow.settings)
         aws = _aws(flow)
         if flow.check:
-            from fpgaops.aws.instances import FleetConfig
-
-            fleet = FleetConfig(config.project, config.groups, config.key_pair.name, (), config.platform, config.launch)
-            for slot in plan_fleet(aws.client("ec2"), fleet).slots:
+            for slot in plan_fleet(aws.client("ec2"), fleet_config(config)).slots:
                 flow.say(f"provision (check): {slot.name}: {slot.action}", style="")
             return
         flow.say(f"provision: project {config.project} in {aws.region}")
@@ -89,43 +86,24 @@ def synth(flow: Flow) -> BuildResult | None:
     return build
 
 
-def unpacked_package(build: BuildResult) -> Path:
-    """The build's model package, unpacked once under ``build/deploy/packages/``."""
-    target = artifacts_dir("packages")
-    with tarfile.open(build.package_tarball) as archive:
-        top = archive.getnames()[0].split("/")[0]
-        folder = target / top
-        if not (folder / "manifest.json").is_file():
-            archive.extractall(target, members=plain_members(archive))
-    return folder
-
-
-def model_hash(build: BuildResult) -> str:
-    """The content hash of the build's model (its manifest's ``content_sha256``)."""
-    return json.loads((unpacked_package(build) / "manifest.json").read_text())["content_sha256"]
-
-
-def afi(flow: Flow, build: BuildResult) -> str | None:
-    """``fab afi``: the available AFI of the build's model (reused, waited for, or created); its agfi id."""
+def afi(flow: Flow, build: BuildResult | None = None) -> str | None:
+    """``fab afi``: the available AFI of the (current) build's model (reused, waited for, or created); its agfi id."""
     from fpgaops.aws.afi import AfiConfig, current_afi, default_bucket_name, ensure_afi
     from fpgaops.aws.errors import AwsError
-    from fpgaops.platforms import PLATFORMS
 
-    settings = _settings(flow)
-    project = str(settings.get("project") or "fpgaops")
-    platform = PLATFORMS[str(settings.get("platform") or "f2")]
-    digest = model_hash(build)
+    build = build or current_build()
+    project, platform = _afi_target(flow)
     try:
         aws = _aws(flow)
         ec2, s3 = aws.client("ec2"), aws.client("s3")
         if flow.check:
-            found = current_afi(ec2, project, digest, platform)
+            found = current_afi(ec2, project, build.model_sha256, platform)
             flow.say(f"afi (check): {found.afi_id + ' ' + found.state if found else 'would create an AFI'} "
-                     f"for model {digest[:12]}", style="")
+                     f"for model {build.model_sha256[:12]}", style="")
             return found.agfi_id if found else None
-        bucket = settings.get("afi_bucket") or default_bucket_name(project, aws.account_id, aws.region)
-        config = AfiConfig(project, bucket, platform, poll_interval_s=float(settings.get("afi_poll_s", 30)))
-        result = ensure_afi(ec2, s3, build.dcp_tarball, digest, config, _show_progress(flow.console),
+        bucket = flow.settings.get("afi_bucket") or default_bucket_name(project, aws.account_id, aws.region)
+        config = AfiConfig(project, bucket, platform, poll_interval_s=float(flow.settings.get("afi_poll_s", 30)))
+        result = ensure_afi(ec2, s3, build.dcp_tarball, build.model_sha256, config, _show_progress(flow.console),
                             package_tarball=build.package_tarball)
     except AwsError as err:
         raise FlowStopped(f"afi: {err}", 2) from None
@@ -136,13 +114,11 @@ def afi(flow: Flow, build: BuildResult) -> str | None:
 def current_agfi(flow: Flow, build: BuildResult) -> str:
     """The agfi of the available AFI of the build's model, found by tags (``FlowStopped`` when none is)."""
     from fpgaops.aws.afi import current_afi
-    from fpgaops.platforms import PLATFORMS
 
-    settings = _settings(flow)
-    found = current_afi(_aws(flow).client("ec2"), str(settings.get("project") or "fpgaops"), model_hash(build),
-                        PLATFORMS[str(settings.get("platform") or "f2")])
+    project, platform = _afi_target(flow)
+    found = current_afi(_aws(flow).client("ec2"), project, build.model_sha256, platform)
     if found is None or found.state != "available" or not found.agfi_id:
-        raise FlowStopped(f"no available AFI for model {model_hash(build)[:12]}: run `fab afi` first", 1)
+        raise FlowStopped(f"no available AFI for model {build.model_sha256[:12]}: run `fab afi` first", 1)
     return found.agfi_id
 
 
@@ -161,7 +137,7 @@ def release_vars(flow: Flow, build: BuildResult) -> dict[str, Any]:
     """The extra variables of the service role: the release to deploy (built here), the errgen URL."""
     from roles.rhythm_service.release import build_release
 
-    release = build_release(unpacked_package(build))
+    release = build_release(build.package)
     extra: dict[str, Any] = {"rhythm_release_id": release.release_id, "rhythm_release_tarball": str(release.tarball),
                              **_error_generator_url(flow)}
     return extra
@@ -216,7 +192,7 @@ def health(flow: Flow) -> None:
     table = Table("host", "status", "backend", "detection ready", "card", "how the backend was chosen",
                   title="rhythm service health")
     for host in flow.hosts("f1"):
-        port = rhythm_service.role_vars(host, rhythm_service.DEFAULTS)["service_port"]
+        port = rhythm_service.service_vars(host)["service_port"]
         reply = flow.connection(host).run(f"curl -sS --max-time 5 http://127.0.0.1:{port}/health")
         try:
             body = json.loads(reply.stdout)
@@ -284,7 +260,8 @@ def sample_detection(flow: Flow) -> None:
     hosts = flow.hosts("f1")
     if not hosts:
         return
-    port = rhythm_service.role_vars(hosts[0], rhythm_service.DEFAULTS)["service_port"]
+    v = rhythm_service.service_vars(hosts[0])
+    port = v["service_port"]
     script = ("import io, json, time, urllib.request, numpy as np, soundfile as sf\n"
               f"url = 'http://127.0.0.1:{port}'\n"
               "deadline = time.monotonic() + 180  # the service compiles librosa's numba code at start-up\n"
@@ -298,7 +275,7 @@ def sample_detection(flow: Flow) -> None:
               "{'Content-Type': 'audio/wav'})\n"
               "r = json.load(urllib.request.urlopen(req, timeout=60))\n"
               "print(json.dumps({k: r[k] for k in ('backend', 'tempo', 'beats', 'timings_ms') if k in r}))\n")
-    venv_python = f"{rhythm_service.role_vars(hosts[0], rhythm_service.DEFAULTS)['service_root']}/venv/bin/python"
+    venv_python = f"{v['service_root']}/venv/bin/python"
     reply = flow.connection(hosts[0]).run(f"{venv_python} -", stdin=script.encode())
     if reply.exit_code != 0:
         last = (reply.stderr.strip().splitlines() or ["no output"])[-1]
@@ -334,7 +311,7 @@ def logs(flow: Flow, lines: int = 40) -> None:
     from roles.rhythm_service import tasks as rhythm_service
 
     for host in flow.hosts("f1"):
-        unit = rhythm_service.unit_name(rhythm_service.role_vars(host, rhythm_service.DEFAULTS))
+        unit = rhythm_service.unit_name(rhythm_service.service_vars(host))
         for name in (unit, "fpgaops-afi.service"):
             reply = flow.connection(host).run(f"journalctl -u {name} -n {lines} --no-pager", sudo=True)
             flow.say(f"== {host.name}: {name}")
@@ -355,7 +332,7 @@ def benchmark(flow: Flow) -> None:
 
     reports = {}
     for host in flow.hosts("f1"):
-        v = rhythm_service.role_vars(host, rhythm_service.DEFAULTS)
+        v = rhythm_service.service_vars(host)
         env_file = f"{v['service_config_dir']}/{v['service_name']}.env"
         user = v["service_name"]  # with the unit's groups: its own and the card's (SupplementaryGroups)
         shell = (f"cd {v['service_root']}/current && runuser -u {user} -g {user} -G {v['fpga_group']} -- sh -c "

@@ -13,8 +13,9 @@ Example::
 
 from __future__ import annotations
 
-import dataclasses
+import hashlib
 import os
+import shutil
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -22,11 +23,12 @@ from typing import Any
 from rich.console import Console
 from rich.text import Text
 
-from fpgaops.cli_options import EXIT_CANNOT_START, RunOptions, load_inventory, options_task, run_roles
+from fpgaops.cli_options import EXIT_CANNOT_START, RunOptions, load_inventory, options_task, run_roles, show_warnings
 from fpgaops.connection import HostConnection
 from fpgaops.inventory import Host, Inventory, InventoryError
 from fpgaops.runner import Role
 from fpgaops.sandbox.config import PROJECT_ROOT
+from hls_model.package import tarball
 
 ARTIFACTS_ENV = "FPGAOPS_ARTIFACTS"  # where builds, packages and releases are kept on the laptop
 ARTIFACTS_DIR = Path(os.environ.get(ARTIFACTS_ENV) or PROJECT_ROOT / "build" / "deploy")
@@ -46,7 +48,6 @@ class Flow:
     def __init__(self, options: RunOptions, console: Console | None = None) -> None:
         self.options = options
         self.console = console or Console()
-        self.extra_vars: dict[str, Any] = {}
         self.reload_inventory()
 
     def reload_inventory(self) -> None:
@@ -55,6 +56,7 @@ class Flow:
             self.inventory: Inventory = load_inventory(self.options)
         except InventoryError as err:
             raise FlowStopped(str(err), EXIT_CANNOT_START) from None
+        show_warnings(self.inventory, self.console)
 
     @property
     def check(self) -> bool:
@@ -68,15 +70,15 @@ class Flow:
         chosen = {host.name for host in self.inventory.select(self.options.limit)}
         return [host for host in self.inventory.group_hosts(group) if host.name in chosen]
 
-    def host_vars(self, host: Host) -> dict[str, Any]:
-        """The host's variables with the flow's computed ones on top."""
-        return {**host.vars, **self.extra_vars}
+    @property
+    def settings(self) -> dict[str, Any]:
+        """The inventory's ``all`` variables with ``-e`` on top: the project-wide settings (AWS, project...)."""
+        return {**self.inventory.groups["all"].vars, **self.options.extra_vars}
 
     def run(self, roles: list[Role], **extra_vars: Any) -> None:
-        """Run ``roles`` (recap printed); ``FlowStopped`` when a host failed or was unreachable."""
-        self.extra_vars.update(extra_vars)
-        options = dataclasses.replace(self.options, extra_vars={**self.options.extra_vars, **self.extra_vars})
-        code = run_roles(options, roles, self.console)
+        """Run ``roles`` on the flow's inventory, with ``extra_vars`` (computed by an earlier step) over every
+        other variable for this run; ``FlowStopped`` when a host failed or was unreachable."""
+        code = run_roles(self.options, roles, self.console, self.inventory.with_extra_vars(extra_vars))
         if code:
             names = ", ".join(role.name for role in roles)
             raise FlowStopped(f"{names}: stopped (see the recap above and the log in .fpgaops/logs)", code)
@@ -106,11 +108,6 @@ def content_tarball(files: dict[str, Path], out_dir: Path, prefix: str) -> tuple
     ``<out_dir>/<prefix>-<id>.tar.gz`` with one top folder, built once (atomically) and then reused.
     Example: ``content_tarball({"hls_model/x.py": Path("hls_model/x.py")}, artifacts_dir("src"), "src")``
     """
-    import hashlib
-    import shutil
-
-    from hls_model.package import tarball
-
     digest = hashlib.sha256()
     for name in sorted(files):
         digest.update(f"{name}\0".encode() + hashlib.sha256(files[name].read_bytes()).digest())

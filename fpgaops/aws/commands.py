@@ -15,13 +15,12 @@ from rich.console import Console
 
 from fpgaops.aws.errors import AwsError
 from fpgaops.aws.pricing import PriceBook
-from fpgaops.aws.session import AwsClients, settings_from_vars
+from fpgaops.aws.session import AwsClients, project_of, settings_from_vars
 from fpgaops.aws.status import project_status
 from fpgaops.aws.status_table import show_project_status
 from fpgaops.aws.teardown import Selection, start_instances, stop_instances, teardown, terminate_instances
 from fpgaops.inventory import Inventory, InventoryError
 
-DEFAULT_PROJECT = "fpgaops"
 LIFECYCLE_ACTIONS = {"stop": stop_instances, "start": start_instances, "terminate": terminate_instances}
 
 
@@ -35,7 +34,7 @@ class AwsTarget:
     @classmethod
     def from_inventory(cls, inventory: Path, project: str = "") -> AwsTarget:
         settings = Inventory.load(inventory).groups["all"].vars
-        return cls(AwsClients(settings_from_vars(settings)), project or settings.get("project", DEFAULT_PROJECT))
+        return cls(AwsClients(settings_from_vars(settings)), project or project_of(settings))
 
 
 def _explained(action: Callable[[Console], int], console: Console) -> int:

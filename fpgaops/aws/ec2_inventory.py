@@ -70,8 +70,8 @@ def ec2_inventory_data(aws: Any, project: str, address_preference: Sequence[str]
 
 def with_project_instances(path: Path, extra_vars: Vars | None = None) -> Inventory:
     """The inventory file at ``path`` plus the project's running instances, when its ``all`` vars say
-    ``ec2_hosts: true`` (instances join the groups named by their Role tag; a static host of the
-    same name wins). Settings: ``project``, ``aws_*`` (``session.settings_from_vars``),
+    ``ec2_hosts: true`` (instances join the groups named by their Role tag, ungrouped without one; a
+    static host of the same name wins). Settings: ``project``, ``aws_*`` (``session.settings_from_vars``),
     ``ec2_address_preference`` (list of public_ip, private_ip, dns_name).
 
     Example: ``with_project_instances(Path("inventory/aws.yml")).group_hosts("f1")``
@@ -79,7 +79,7 @@ def with_project_instances(path: Path, extra_vars: Vars | None = None) -> Invent
     import yaml
 
     from fpgaops.aws.errors import AwsError, translate_errors
-    from fpgaops.aws.session import AwsClients, settings_from_vars
+    from fpgaops.aws.session import AwsClients, project_of, settings_from_vars
 
     static = Inventory.load(path, extra_vars=extra_vars)
     settings = static.groups[ALL].vars
@@ -88,26 +88,29 @@ def with_project_instances(path: Path, extra_vars: Vars | None = None) -> Invent
     preference = tuple(settings.get("ec2_address_preference") or DEFAULT_ADDRESS_PREFERENCE)
     try:
         aws = AwsClients(settings_from_vars(settings))
-        project = str(settings.get("project") or "fpgaops")
+        project = project_of(settings)
         found, warnings = translate_errors(ec2_inventory_data)(aws.client("ec2"), project, preference)
     except AwsError as err:
         raise InventoryError(f"{path}: cannot list the project's instances (ec2_hosts: true): {err}") from None
     data = yaml.safe_load(Path(path).read_text()) or {}
-    body = data.setdefault(ALL, {}) or {}
-    data[ALL] = body
-    children = body.setdefault("children", {}) or {}
-    body["children"] = children
-    for group, content in found[ALL]["children"].items():
-        target = children.setdefault(group, {}) or {}
-        children[group] = target
-        hosts = target.setdefault("hosts", {}) or {}
-        target["hosts"] = hosts
-        for name, host_vars in content["hosts"].items():
-            if name not in static.hosts:
-                hosts[name] = host_vars
+    body = _section(data, ALL)
+    merged = [(body, found[ALL]["hosts"])]  # instances without a Role tag: ungrouped, as in ec2_inventory
+    merged += [(_section(_section(body, "children"), group), content["hosts"])
+               for group, content in found[ALL]["children"].items()]
+    for target, instances in merged:
+        new = {name: host_vars for name, host_vars in instances.items() if name not in static.hosts}
+        if new:
+            _section(target, "hosts").update(new)
     inventory = Inventory.from_dict(data, extra_vars=extra_vars, vars_dir=Path(path).parent)
     inventory.warnings[:0] = [*static.warnings, *warnings]
     return inventory
+
+
+def _section(mapping: dict[str, Any], key: str) -> dict[str, Any]:
+    """``mapping[key]``, set to a new dict when missing or empty (YAML's ``key:`` alone loads as None)."""
+    if not mapping.get(key):
+        mapping[key] = {}
+    return mapping[key]
 
 
 def _project_instances(client: Any, project: str) -> Iterator[Mapping[str, Any]]:

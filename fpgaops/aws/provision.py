@@ -92,6 +92,15 @@ class ProvisionReport:
         return lines
 
 
+def fleet_config(config: ProvisionConfig, security_group_ids: tuple[str, ...] = ()) -> FleetConfig:
+    """The instances ``config`` asks for, launched into ``security_group_ids`` (none: for a plan only).
+
+    Example: ``[(s.name, s.action) for s in plan_fleet(ec2, fleet_config(config)).slots]`` (the check mode)
+    """
+    return FleetConfig(config.project, config.groups, config.key_pair.name, security_group_ids, config.platform,
+                       config.launch)
+
+
 @translate_errors
 def provision(aws: AwsClients, config: ProvisionConfig, *, caller_address: Callable[[], str] | None = None,
               progress: ProgressCallback = ignore_progress) -> ProvisionReport:
@@ -119,10 +128,9 @@ def provision(aws: AwsClients, config: ProvisionConfig, *, caller_address: Calla
                                 tuple(dict.fromkeys((SSH_PORT, *config.service_ports))), config.vpc_id,
                                 config.allow_anywhere)
     security_group = ensure_security_group(ec2, group, config.project, tags)
-    fleet_config = FleetConfig(config.project, config.groups, config.key_pair.name, (security_group.group_id,),
-                               config.platform, config.launch)
-    fleet = ensure_fleet(ec2, fleet_config, prices=PriceBook.for_region(aws.region, config.price_overrides),
-                         budget=config.budget, progress=progress)
+    fleet = ensure_fleet(ec2, fleet_config(config, (security_group.group_id,)),
+                         prices=PriceBook.for_region(aws.region, config.price_overrides), budget=config.budget,
+                         progress=progress)
     known_hosts_changed = False
     if config.known_hosts_path is not None:
         lines = known_hosts_lines(ec2, fleet.instances, timeout_s=config.host_keys_timeout_s,

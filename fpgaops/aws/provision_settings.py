@@ -34,9 +34,9 @@ from fpgaops.aws.idle_alarm import IdleAlarmConfig
 from fpgaops.aws.instances import DEFAULT_DEV_INSTANCE_TYPE, LaunchSettings, fleet_groups
 from fpgaops.aws.network_access import KeyPairConfig
 from fpgaops.aws.provision import ProvisionConfig
-from fpgaops.platforms import DEFAULT_PLATFORM, PLATFORMS
+from fpgaops.aws.session import project_of
+from fpgaops.platforms import DEFAULT_PLATFORM, platform_named
 
-DEFAULT_PROJECT = "fpgaops"
 DEFAULT_SERVICE_PORT = 5001
 
 
@@ -62,11 +62,8 @@ def provision_config(variables: Mapping[str, Any]) -> ProvisionConfig:
 
     Example: ``provision_config({"project": "beats", "fpga_count": 2, "ssh_cidrs": ["203.0.113.7/32"]})``
     """
-    project = str(variables.get("project") or DEFAULT_PROJECT)
-    name = str(variables.get("platform") or DEFAULT_PLATFORM.name).lower()
-    if name not in PLATFORMS:
-        raise ValueError(f"platform {name!r}: expected one of {', '.join(sorted(PLATFORMS))}")
-    platform = PLATFORMS[name]
+    project = project_of(variables)
+    platform = platform_named(str(variables.get("platform") or DEFAULT_PLATFORM.name))
     groups = fleet_groups(
         platform, fpga_count=int(variables.get("fpga_count", 1)),
         fpga_instance_type=variables.get("fpga_instance_type") or None,

@@ -52,6 +52,17 @@ class AwsSettings:
                    secret_access_key=SANDBOX_KEY, read_timeout_s=300.0)
 
 
+DEFAULT_PROJECT = "fpgaops"
+
+
+def project_of(variables: Mapping[str, Any]) -> str:
+    """The ``Project`` tag value of this inventory: its ``project`` variable, else ``fpgaops``.
+
+    Example: ``project_of(inventory.groups["all"].vars)`` -> ``"beats"``
+    """
+    return str(variables.get("project") or DEFAULT_PROJECT)
+
+
 def settings_from_vars(host_vars: Mapping[str, Any]) -> AwsSettings:
     """AWS settings from inventory variables: ``aws_endpoint_url`` (the sandbox's inventory sets it),
     else ``aws_region`` / ``aws_profile`` (None: boto3's own resolution).

@@ -15,7 +15,6 @@ Example::
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -28,19 +27,10 @@ REQUIREMENTS = SERVICE_PACKAGE / "requirements.txt"
 
 @dataclass(frozen=True)
 class Release:
-    """A built release: its id (16 hex digits), the tarball, and the content hash of the model it carries."""
+    """A built release: its id (16 hex digits) and the tarball."""
 
     release_id: str
     tarball: Path
-    model_sha256: str
-
-
-def model_content_sha256(package: Path) -> str:
-    """The model package's content hash, from its manifest (a clear error when it is not a package)."""
-    try:
-        return json.loads((package / "manifest.json").read_text())["content_sha256"]
-    except (OSError, ValueError, KeyError) as err:
-        raise ValueError(f"{package}: not a model package (manifest.json with content_sha256): {err}") from None
 
 
 def release_files(package: Path) -> dict[str, Path]:
@@ -53,6 +43,5 @@ def release_files(package: Path) -> dict[str, Path]:
 
 def build_release(package: Path) -> Release:
     """The release tarball of the service code and the unpacked model ``package`` (built once, under build/deploy)."""
-    model_sha256 = model_content_sha256(package)
     path, ident = content_tarball(release_files(package), artifacts_dir("releases"), "rhythm")
-    return Release(ident, path, model_sha256)
+    return Release(ident, path)

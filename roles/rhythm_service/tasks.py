@@ -35,7 +35,8 @@ RESTART = "restart the service"
 SECRETS = ("spotify_client_secret",)
 
 
-def _vars(host: Host) -> RoleVars:
+def service_vars(host: Host) -> RoleVars:
+    """The service role's variables on ``host`` (its defaults.yml under the inventory)."""
     return role_vars(host, DEFAULTS)
 
 
@@ -58,7 +59,7 @@ def env_and_unit(v: RoleVars) -> list[Operation]:
 
 def tasks(host: Host) -> list[Operation]:
     """The service's steps on one FPGA host."""
-    v = _vars(host)
+    v = service_vars(host)
     name, root = v["service_name"], v["service_root"]
     release = v["rhythm_release_id"]
     wheels = ensure_wheelhouse(REQUIREMENTS) if v["wheelhouse"] else None
@@ -80,13 +81,13 @@ def tasks(host: Host) -> list[Operation]:
 
 def handlers(host: Host) -> dict[str, Operation]:
     """Restart the service (once, when something it runs from changed), then check its health."""
-    v = _vars(host)
+    v = service_vars(host)
     return {RESTART: service(unit_name(v), restarted=True)}
 
 
 def health_check(host: Host) -> list[Operation]:
     """GET /health on the host answers 200 within ``health_timeout_s``."""
-    v = _vars(host)
+    v = service_vars(host)
     return [http_status(f"http://127.0.0.1:{v['service_port']}/health", 200, timeout_s=float(v["health_timeout_s"]),
                         tags=("health",))]
 
@@ -98,7 +99,7 @@ def role(hosts: str = "f1") -> Role:
 
 def env_role(hosts: str = "f1") -> Role:
     """Only the ``.env`` and the unit (``fab render-env``): the service restarts if they changed."""
-    return Role("render_env", lambda host: env_and_unit(_vars(host)), handlers, hosts=hosts)
+    return Role("render_env", lambda host: env_and_unit(service_vars(host)), handlers, hosts=hosts)
 
 
 def health_role(hosts: str = "f1") -> Role:
@@ -108,10 +109,10 @@ def health_role(hosts: str = "f1") -> Role:
 
 def restart_role(hosts: str = "f1") -> Role:
     """Restart the service now (``fab restart``)."""
-    return Role("restart", lambda host: [service(unit_name(_vars(host)), restarted=True)], hosts=hosts)
+    return Role("restart", lambda host: [service(unit_name(service_vars(host)), restarted=True)], hosts=hosts)
 
 
 def rollback_role(hosts: str = "f1") -> Role:
     """Switch ``current`` back to the previous release and restart (``fab rollback``)."""
-    return Role("rollback", lambda host: [rolled_back(_vars(host)["service_root"], notify=[RESTART])], handlers,
+    return Role("rollback", lambda host: [rolled_back(service_vars(host)["service_root"], notify=[RESTART])], handlers,
                 hosts=hosts)

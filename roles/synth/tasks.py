@@ -16,8 +16,10 @@ import hashlib
 import json
 import posixpath
 import shlex
+import tarfile
 import time
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 
 from fpgaops.core import Operation
@@ -30,6 +32,7 @@ from fpgaops.operations.jobs import job_started
 from fpgaops.role_vars import RoleVars, role_vars
 from fpgaops.runner import Role
 from fpgaops.sandbox.config import PROJECT_ROOT
+from fpgaops.tarballs import plain_members
 from fpgaops.templates import render_template
 from hls_model.step_cache import CODE_GLOBS
 from roles.flow import Flow, FlowStopped, artifacts_dir, content_tarball
@@ -56,6 +59,20 @@ class BuildResult:
         except (OSError, ValueError, KeyError):
             return None
         return build if build.dcp_tarball.is_file() and build.package_tarball.is_file() else None
+
+    @cached_property
+    def package(self) -> Path:
+        """The model package folder, unpacked once beside its tarball (``<build>/beat-model-<release>/``)."""
+        with tarfile.open(self.package_tarball) as archive:
+            folder = self.folder / archive.getnames()[0].split("/")[0]
+            if not (folder / "manifest.json").is_file():
+                archive.extractall(self.folder, members=plain_members(archive))
+        return folder
+
+    @cached_property
+    def model_sha256(self) -> str:
+        """The content hash of the build's model (its manifest's ``content_sha256``): names its AFI."""
+        return json.loads((self.package / "manifest.json").read_text())["content_sha256"]
 
 
 def source_tarball() -> tuple[Path, str]:

@@ -363,3 +363,10 @@ def test_missing_file_and_directory_are_errors(tmp_path: Path) -> None:
 def test_group_that_lists_itself_is_a_cycle() -> None:
     with pytest.raises(InventoryError, match="group 'a' is its own ancestor: a -> a"):
         Inventory.from_dict({"all": {"children": {"a": {"children": {"a": None}}}}})
+
+
+def test_extra_vars_added_later_win_over_every_host_variable_and_leave_the_inventory_alone():
+    inventory = Inventory.from_dict({"all": {"vars": {"a": 1}, "hosts": {"h": {"a": 2, "b": 3}}}}, extra_vars={"b": 4})
+    with_more = inventory.with_extra_vars({"a": 5})
+    assert with_more.host("h").vars == {"a": 5, "b": 4}
+    assert inventory.host("h").vars == {"a": 2, "b": 4}

@@ -212,6 +212,12 @@ def test_an_inventory_with_ec2_hosts_adds_the_projects_running_instances(ec2, pr
     assert inventory.host("errgen").groups == ("errgen",)
 
 
+def test_an_inventory_with_ec2_hosts_keeps_instances_without_a_role_ungrouped(ec2, project, tmp_path) -> None:
+    launch(ec2, **{PROJECT_TAG: project, NAME_TAG: "loose"})
+    inventory = with_project_instances(inventory_file(tmp_path, project))
+    assert sorted(inventory.hosts) == ["errgen", "f1-a", "loose"] and inventory.host("loose").groups == ("ungrouped",)
+
+
 def test_an_inventory_without_ec2_hosts_is_the_file_alone(ec2, project, tmp_path) -> None:
     launch(ec2, **{PROJECT_TAG: project, ROLE_TAG: "dev", NAME_TAG: "dev-a"})
     inventory = with_project_instances(inventory_file(tmp_path, project, ec2_hosts=False))

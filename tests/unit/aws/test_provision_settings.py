@@ -37,5 +37,5 @@ def test_every_setting_is_read(tmp_path: Path) -> None:
 
 
 def test_an_unknown_platform_is_named() -> None:
-    with pytest.raises(ValueError, match=r"platform 'f3': expected one of f1, f2"):
+    with pytest.raises(ValueError, match=r"unknown FPGA platform 'f3': expected one of f1, f2"):
         provision_config({"platform": "f3"})
