@@ -66,7 +66,7 @@ from fpgaops.sandbox import lifecycle
 from fpgaops.sandbox.config import PROJECT_ROOT, SandboxConfig
 from fpgaops.sandbox.topology import parse_hosts
 from tests.conftest import FAST_TIMINGS, claim_network_index, endpoint_port
-from tests.e2e.test_fab_ping import recap
+from tests.e2e import fab_output
 
 FAB = str(PROJECT_ROOT / ".venv" / "bin" / "fab")
 RESULTS = Path(__file__).resolve().parents[1] / "results" / "deploy.json"
@@ -109,15 +109,11 @@ class FabRun:
 
     def recaps(self) -> list[dict[str, dict[str, str]]]:
         """Every recap table the run printed, in order (host -> column -> value)."""
-        return [recap(part) for part in self.stdout.split("RECAP")[1:]]
+        return fab_output.recaps(self.stdout)
 
     def changed(self) -> dict[str, int]:
         """Changes per host, summed over every recap of the run."""
-        total: dict[str, int] = {}
-        for table in self.recaps():
-            for host, row in table.items():
-                total[host] = total.get(host, 0) + int(row["changed"])
-        return total
+        return fab_output.changed(self.stdout)
 
     def steps(self, plan: list[tuple[str, str, str]]) -> dict[str, float | None]:
         """Seconds of each step of ``plan`` (name, end pattern, "at"/"before"), then "exit"; None when not found."""

@@ -129,8 +129,7 @@ def tasks(host: Host) -> list[Operation]:
     ]
     if agfi:
         operations += [
-            *[afi_loaded(agfi, (slot,), script, tags=("afi",)) for slot in slots],
-            *([] if slots else [afi_loaded(agfi, (), script, tags=("afi",))]),
+            afi_loaded(agfi, slots, script, tags=("afi",)),
             directory(posixpath.dirname(env_file), tags=("afi",)),
             template(env_file, "f1_host/afi.env.j2",
                      {**values, "afi_agfi": agfi, "afi_slots": " ".join(map(str, slots)) or ALL_SLOTS},

@@ -27,7 +27,7 @@ from fpgaops.connection import ConnectionPool
 from fpgaops.inventory import Inventory
 from fpgaops.sandbox.config import PROJECT_ROOT
 from tests.conftest import running_sandbox
-from tests.e2e.test_fab_ping import recap
+from tests.e2e.fab_output import changed
 
 pytestmark = [pytest.mark.skipif(os.geteuid() != 0, reason="the sandbox needs root"), pytest.mark.slow,
               pytest.mark.timeout(1200)]
@@ -74,20 +74,6 @@ class Sandbox:
         reservations = self.ec2.describe_instances()["Reservations"]
         instances = [i for r in reservations for i in r["Instances"] if i["State"]["Name"] != "terminated"]
         return len(instances), len(self.ec2.describe_fpga_images(Owners=["self"])["FpgaImages"])
-
-
-def recaps(stdout: str) -> list[dict[str, dict[str, str]]]:
-    """Every recap table a multi-step task printed, in order."""
-    return [recap(part) for part in stdout.split("RECAP")[1:]]
-
-
-def changed(stdout: str) -> dict[str, int]:
-    """Changes per host summed over every recap of the run."""
-    total: dict[str, int] = {}
-    for table in recaps(stdout):
-        for host, row in table.items():
-            total[host] = total.get(host, 0) + int(row["changed"])
-    return total
 
 
 @pytest.fixture(scope="module")

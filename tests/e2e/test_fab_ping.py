@@ -10,6 +10,7 @@ import yaml
 
 from fpgaops.sandbox.config import PROJECT_ROOT
 from tests.conftest import running_sandbox
+from tests.e2e.fab_output import recap
 
 pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="the sandbox needs root")
 FAB = str(PROJECT_ROOT / ".venv" / "bin" / "fab")
@@ -18,13 +19,6 @@ FAB = str(PROJECT_ROOT / ".venv" / "bin" / "fab")
 def fab(*args: str) -> subprocess.CompletedProcess:
     return subprocess.run([FAB, *args], cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=120,
                           env={**os.environ, "COLUMNS": "200"})
-
-
-def recap(stdout: str) -> dict[str, dict[str, str]]:
-    """The recap table's rows: host -> {column: value}."""
-    rows = [[cell.strip() for cell in line.split("│")[1:-1]] for line in stdout.splitlines() if line.startswith("│")]
-    header = [cell.strip() for cell in next(line for line in stdout.splitlines() if "┃ host" in line).split("┃")[1:-1]]
-    return {row[0]: dict(zip(header, row, strict=True)) for row in rows}
 
 
 @pytest.fixture(scope="module")
