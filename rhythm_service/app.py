@@ -61,9 +61,7 @@ class RhythmService:
         """Stop rhythm mode and the error generator client (at shutdown, or between tests)."""
         self.rhythm.close()
         self.errgen.close()
-        close = getattr(self.backend, "close", None)
-        if callable(close):
-            close()
+        self.backend.close()
 
 
 def build_service(config: ServiceConfig) -> RhythmService:

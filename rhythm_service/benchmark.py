@@ -87,9 +87,7 @@ def measure_host(config: ServiceConfig, count: int = 2000, batch: int = 20000, b
         fpga_batch = batch_windows[: min(batch, 2000)] if choice == "fpga" else batch_windows
         row |= throughput(backend.predict, fpga_batch, repeats=3)
         results[label] = row
-        close = getattr(backend, "close", None)
-        if callable(close):
-            close()
+        backend.close()
     return {"host": socket.gethostname(), "machine": platform.machine(), "python": platform.python_version(),
             "model": package.release, "backends": results}
 

@@ -43,6 +43,10 @@ class Backend(Protocol):
         """JSON-able details for /health (fpga: device, slot, design and model ids, expected AFI)."""
         ...
 
+    def close(self) -> None:
+        """Release what the backend holds (the fpga backend: the mapped BAR and its lock); idempotent."""
+        ...
+
 
 @dataclass(frozen=True)
 class BackendSettings:

@@ -439,6 +439,9 @@ class CpuBackend:
             raise ValueError("the window contains NaN")
         return value
 
+    def close(self) -> None:
+        """Nothing to release (numpy arrays and a loaded library go with the object)."""
+
     def health(self) -> dict[str, Any]:
         """Backend name, arithmetic and the package identity."""
         return {"backend": self.name, "arithmetic": self.arithmetic, "model": self.package.describe()}

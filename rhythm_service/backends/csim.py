@@ -161,6 +161,9 @@ class CsimBackend:
         """
         return float(self.predict(window)[0])
 
+    def close(self) -> None:
+        """Nothing to release (numpy arrays and a loaded library go with the object)."""
+
     def health(self) -> dict[str, Any]:
         """Backend name, the library used and the package identity."""
         return {"backend": self.name, "library": str(self.library_path), "model": self.package.describe()}
