@@ -28,13 +28,13 @@ done
 if [ -n "$SYSTEMCTL_PY" ]; then   # systemd is not PID 1 here: docker-systemctl-replacement is
   lib=/usr/local/lib/fpgaops-sandbox
   mkdir -p "$lib"
-  cp "$SYSTEMCTL_PY" "$lib/systemctl3.py"
+  cp "$SYSTEMCTL_PY" "$lib/systemctl3.pyc"   # compiled with its timings adjusted (systemctl_standin.py)
   cat >"$lib/systemctl" <<SH
 #!/bin/sh
 # fpgaops sandbox: systemd is not PID 1 on this host; docker-systemctl-replacement runs units.
 [ "\$1" = daemon-reload ] && exit 0
-[ "\$(id -u)" = 0 ] || case "\$1" in is-*|status|show|list-*|cat) exec sudo -n /usr/bin/python3 $lib/systemctl3.py "\$@";; esac
-exec /usr/bin/python3 $lib/systemctl3.py "\$@"
+[ "\$(id -u)" = 0 ] || case "\$1" in is-*|status|show|list-*|cat) exec sudo -n /usr/bin/python3 $lib/systemctl3.pyc "\$@";; esac
+exec /usr/bin/python3 $lib/systemctl3.pyc "\$@"
 SH
   chmod 755 "$lib/systemctl"
   mount --bind "$lib/systemctl" /usr/bin/systemctl

@@ -13,7 +13,6 @@ A host with FPGA slots sees ``<state>/hosts/<name>/fpga-card/devices`` as its
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import shutil
 import signal
@@ -26,6 +25,7 @@ from fpgaops.sandbox import network
 from fpgaops.sandbox.config import SandboxConfig
 from fpgaops.sandbox.errors import SandboxError
 from fpgaops.sandbox.processes import end_process, listening, read_pid
+from fpgaops.sandbox.systemctl_standin import compiled_standin
 
 HOST_INIT = Path(__file__).with_name("host_init.sh")
 AMI_LAYER = Path(__file__).with_name("ami")
@@ -97,12 +97,6 @@ def ssh_keygen(path: Path, comment: str) -> None:
     if not path.exists():
         subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", comment, "-f", str(path)],
                        check=True)
-
-
-def systemctl_replacement() -> str:
-    """The file of docker-systemctl-replacement, bound over /usr/bin/systemctl on hosts."""
-    spec = importlib.util.find_spec("systemctl2.systemctl3")
-    return spec.origin if spec and spec.origin else ""
 
 
 class SandboxHosts:
@@ -179,7 +173,7 @@ class SandboxHosts:
         (hdir / "host.env").write_text(
             f"HOST_NAME='{spec.hostname or spec.name}'\nLOGIN_USER='{spec.login_user}'\n"
             f"OVERLAY_DIRS='{' '.join(OVERLAY_DIRS)}'\nAMI_LAYER='{ami}'\n"
-            f"SYSTEMCTL_PY='{systemctl_replacement()}'\nJOURNALCTL_SH='{JOURNALCTL}'\n"
+            f"SYSTEMCTL_PY='{compiled_standin(self.cfg.state_dir)}'\nJOURNALCTL_SH='{JOURNALCTL}'\n"
             f"FPGA_SLOTS='{spec.fpga_slots}'\n"
         )
         boot = hdir / "boot.d"
