@@ -46,9 +46,12 @@ class ServiceState(Fact[ServiceStatus]):
     unit: str
 
     def command(self) -> str:
+        # both questions at once (each is a systemctl process: a D-Bus call, or a Python start in
+        # the sandbox); each answer is one line written at once, in either order, "" for no word
         unit = quote(self.unit)
-        return (f"printf 'active=%s\\n' \"$(systemctl is-active {unit} 2>/dev/null)\"\n"
-                f"printf 'enabled=%s\\n' \"$(systemctl is-enabled {unit} 2>/dev/null)\"")
+        return (f"{{ systemctl is-enabled {unit} 2>/dev/null; echo; }} | {{ read -r w; echo \"enabled=$w\"; }} &\n"
+                f"{{ systemctl is-active {unit} 2>/dev/null; echo; }} | {{ read -r w; echo \"active=$w\"; }}\n"
+                "wait")
 
     def process(self, output: str, status: int) -> ServiceStatus:
         words = dict(line.split("=", 1) for line in output.splitlines() if "=" in line)
