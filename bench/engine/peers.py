@@ -61,17 +61,18 @@ def ensure_venv(tool: str, log=print) -> Path:
     venv = VENVS_DIR / tool
     marker = venv / ".fpgaops-bench-requirements.sha256"
     digest = _requirements_digest(tool)
-    if marker.is_file() and marker.read_text().strip() == digest:
+    python = venv / "bin" / "python"
+    if python.exists() and marker.is_file() and marker.read_text().strip() == digest:
         return venv
     log(f"making {venv.relative_to(PROJECT_ROOT)} from {REQUIREMENTS[tool].name} (once)")
     base_python = getattr(sys, "_base_executable", sys.executable)
-    if not (venv / "bin" / "python").exists():
+    if not python.exists():
         subprocess.run([base_python, "-m", "venv", str(venv)], check=True, timeout=VENV_TIMEOUT_S)
-    subprocess.run([str(venv / "bin" / "python"), "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
+    subprocess.run([str(python), "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
                     "--requirement", str(REQUIREMENTS[tool])], check=True, timeout=VENV_TIMEOUT_S)
     if tool == "pyinfra":
         where = "import sysconfig; print(sysconfig.get_path('purelib'))"
-        site = Path(subprocess.run([str(venv / "bin" / "python"), "-c", where], check=True, capture_output=True,
+        site = Path(subprocess.run([str(python), "-c", where], check=True, capture_output=True,
                                    text=True, timeout=60).stdout.strip())
         shutil.copy(HERE / "pyinfra_count.py", site / "fpgaops_bench_count.py")
         (site / "fpgaops_bench_count.pth").write_text("import fpgaops_bench_count\n")

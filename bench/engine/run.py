@@ -9,7 +9,9 @@ run a new process of the tool, timed from its start to its exit, its remote comm
 host (see ``peers.py``).  After the first and the last run, one read of every host checks that it
 holds the deployment (the same files, bytes, owners and modes, user, cron line, service state,
 whichever tool wrote them).  The floor (one new OpenSSH connection per host, all at once, and one
-command stating and hashing every managed path) is measured on the same hosts.
+command stating and hashing every managed path) is measured on the same hosts, and so is the
+deployment's venv command alone (the first run's largest piece of host work, the same for every
+tool: the first-run ratios in brackets leave it out).
 
 Prints a table with ratios (ours vs each peer, from this run), says whether each target is met,
 and writes bench/results/engine.json.  The peers' venvs (pinned: requirements-*.txt) are made in
@@ -181,6 +183,16 @@ def measure_floor(target: peers.Target, rounds: int, full: bool) -> dict:
             "max_s": round(max(walls), 4), "commands_per_host": 1, "runs_s": [round(w, 4) for w in walls]}
 
 
+def measure_venv_alone(target: peers.Target) -> dict:
+    """The deployment's venv command alone on every host at once (in a scratch dir): the first run's
+    largest piece of host work, the same for every tool whatever its engine."""
+    script = f"d=$(mktemp -d) && {spec.VENV_COMMAND.replace(spec.VENV_PATH, '$d/venv')}; s=$?; rm -rf \"$d\"; exit $s"
+    wall, _, codes = peers.read_all(target, script)
+    if any(codes.values()):
+        raise SystemExit(f"the venv alone failed: {codes}")
+    return {"wall_s": round(wall, 4), "command": spec.VENV_COMMAND}
+
+
 # --- the verdict ----------------------------------------------------------------------------------
 
 
@@ -200,6 +212,10 @@ def ratios_and_targets(sizes: dict[int, dict], tools: tuple[str, ...]) -> tuple[
                 if peer in data:
                     row[f"{peer}_noop_vs_ours"] = ratio(data[peer]["noop"]["median_s"], ours["noop"]["median_s"])
                     row[f"{peer}_first_vs_ours"] = ratio(data[peer]["first"]["median_s"], ours["first"]["median_s"])
+                    if "venv_alone" in data:  # what each engine adds to the host's own work
+                        venv = data["venv_alone"]["wall_s"]
+                        row[f"{peer}_first_beyond_venv_vs_ours"] = ratio(data[peer]["first"]["median_s"] - venv,
+                                                                         ours["first"]["median_s"] - venv)
         ratios[str(size)] = row
     targets: dict[str, dict] = {}
     if "fpgaops" not in tools:
@@ -237,8 +253,8 @@ def print_table(console: Console, sizes: dict[int, dict], ratios: dict, tools: t
     for size, data in sizes.items():
         for phase in ("first", "noop"):
             cells = [str(size), "first run" if phase == "first" else "no-op rerun"]
-            cells.append(f"{data['floor']['median_s']:.2f} / {data['floor_full']['median_s']:.2f}"
-                         if phase == "noop" else "")
+            cells.append(f"{data['floor']['median_s']:.2f} / {data['floor_full']['median_s']:.2f}" if phase == "noop"
+                         else f"venv {data['venv_alone']['wall_s']:.2f}" if "venv_alone" in data else "")
             for tool in tools:
                 result = data[tool][phase]
                 mark = "" if result["failed_runs"] == 0 else " FAILED"
@@ -250,7 +266,8 @@ def print_table(console: Console, sizes: dict[int, dict], ratios: dict, tools: t
                 for peer in PEERS:
                     if peer in tools:
                         value = row.get(f"{peer}_{phase}_vs_ours")
-                        cells.append(f"{value:.1f}x" if value else "")
+                        beyond = row.get(f"{peer}_first_beyond_venv_vs_ours") if phase == "first" else None
+                        cells.append((f"{value:.1f}x" if value else "") + (f" ({beyond:.1f}x)" if beyond else ""))
             table.add_row(*cells)
     console.print(table)
 
@@ -302,8 +319,10 @@ def main() -> None:
                     kept.append(str(keep))
             results[size]["floor"] = measure_floor(target, args.rounds, full=False)
             results[size]["floor_full"] = measure_floor(target, args.rounds, full=True)
+            results[size]["venv_alone"] = measure_venv_alone(target)
             console.print(f"  floor {results[size]['floor']['median_s']:.2f} s (files), "
-                          f"{results[size]['floor_full']['median_s']:.2f} s (+ user, crontab, service)")
+                          f"{results[size]['floor_full']['median_s']:.2f} s (+ user, crontab, service); "
+                          f"the venv alone {results[size]['venv_alone']['wall_s']:.2f} s")
     finally:
         lifecycle.down(cfg)
         lock.close()
@@ -345,6 +364,9 @@ def main() -> None:
             "floor": "one new OpenSSH connection per host (all hosts at once, no multiplexing) running one sudo "
                      "command that stats and hashes every managed path; floor_full also reads user, crontab, "
                      "managed line and service state",
+            "venv_alone": "the deployment's venv command alone, on every host at once over one OpenSSH connection "
+                          "each: host work every tool's first run contains; the table shows in brackets each peer's "
+                          "first run minus it over ours minus it (what the engines add)",
             "reset": "before each tool's first run the hosts restart with fresh writable layers",
         },
         "issue_figures": ISSUE_FIGURES,
