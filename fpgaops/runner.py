@@ -12,10 +12,12 @@ For each host and role:
    remote command per role and host;
 2. each operation plans its Change from those values (an operation marked ``reread`` reads its
    facts again when an earlier step of the role changed something);
-3. a Change is applied: its uploads go over SFTP (staged in the login user's home and moved by
-   root when the change runs as root), then its commands, consecutive ones with the same
-   privileges in one round trip, each in its own subshell so a failure names its command;
-   in check mode nothing is applied (and nothing that could mutate is sent);
+3. the Changes are applied together, when the role's steps are planned (or before a ``reread``
+   step, or a change whose uploads go straight beside their destination): uploads over SFTP
+   (staged in the login user's home and moved by root when the change runs as root), then every
+   change's commands in order, consecutive ones with the same privileges in one round trip, each
+   in its own subshell so a failure names its command and step (the steps before it are done,
+   those after it skipped); in check mode nothing is applied (and nothing that could mutate is sent);
 4. handlers notified by a change run once, at the end of the role, in the order the role
    declares them; a later change that ``satisfies`` a handler (a service started after its
    configuration changed) takes back the notifications made before it.
@@ -159,12 +161,16 @@ def failed_command(stderr: str, nonce: str) -> tuple[int | None, str]:
 
 
 class _StepFailed(Exception):
-    """A step failed on a host: what happened, where (role › step), and the output to show."""
+    """A step failed on a host: what happened, where (role › step), and the output to show.
 
-    def __init__(self, message: str, where: str, output: str = "") -> None:
+    ``position``: which command of the script failed (when a script of several commands did).
+    """
+
+    def __init__(self, message: str, where: str, output: str = "", position: int | None = None) -> None:
         super().__init__(message)
         self.where = where
         self.output = output
+        self.position = position
 
 
 @dataclass
@@ -191,6 +197,8 @@ class _HostRun:
         self._connection: RemoteHost | None = None
         self._pending = 0  # steps of the current role not started yet
         self._where = ""  # the step under way, for errors raised outside a step's own checks
+        self._role_name = ""
+        self._queued: list[tuple[str, Change | None]] = []  # planned steps not applied yet (None: ok)
 
     # the role
 
@@ -201,6 +209,8 @@ class _HostRun:
             return
         started = time.monotonic()
         self._pending = len(plan.operations)
+        self._queued = []
+        self._role_name = plan.role.name
         self.display.start_host(self.name)
         self._where = f"{plan.role.name} › connecting"
         try:
@@ -245,22 +255,24 @@ class _HostRun:
         changed = False
         notified: list[str] = []
         for operation in plan.operations:
-            self._pending -= 1
             where = self._where = f"{role} › {operation.description}"
             self.display.step(self.name, role, operation.description)
             if operation.reread and changed and not self.settings.check:
+                self._apply_queued()  # first: the changes it must see
+                self._pending -= 1
                 values = {**values, **self._read(where, list(operation.facts))}
+            else:
+                self._pending -= 1
             change = self._plan(where, operation, values)
             if change is None:
-                self.recap.ok += 1
-                self.display.ok(self.name, where)
-                self.log.write(self.name, f"{where}: ok")
+                self._ok(where)
                 continue
             self._check_handlers(plan, where, change.notify)
             self._change(where, change)
             changed = True
             notified = [name for name in notified if name not in change.satisfies]  # e.g. started: no restart
             notified += [name for name in (*operation.notify, *change.notify) if name not in notified]
+        self._apply_queued()
         self._handlers(plan, notified)
 
     @staticmethod
@@ -285,10 +297,10 @@ class _HostRun:
             self.display.step(self.name, role, f"handler {name}")
             change = self._plan(where, plan.handlers[name], values)
             if change is None:
-                self.recap.ok += 1
-                self.display.ok(self.name, where)
+                self._ok(where)
             else:
                 self._change(where, change)
+        self._apply_queued()
 
     # steps
 
@@ -299,32 +311,91 @@ class _HostRun:
             self.log.write(self.name, f"{where}: planning failed\n{traceback.format_exc()}")
             raise _StepFailed(f"{type(err).__name__}: {err}", where) from None
 
+    def _ok(self, where: str) -> None:
+        """A step with nothing to do: shown after the changes planned before it are applied."""
+        if self._queued:
+            self._queued.append((where, None))
+        else:
+            self._report(where, None)
+
     def _change(self, where: str, change: Change) -> None:
-        """Apply a change (unless checking), then show and count it."""
+        """Queue a change (check mode: show it at once, apply nothing)."""
         self.log.write(self.name, f"{where}: {'would change' if self.settings.check else 'changing'}: "
                                   f"{change.description}" + (f"\n{change.diff}" if change.diff else ""))
-        if not self.settings.check:
-            self._apply(where, change)
+        if self.settings.check:
+            self._report(where, change)
+        else:
+            self._queued.append((where, change))
+
+    def _report(self, where: str, change: Change | None) -> None:
+        """Count and show a step done: ok, or changed (a change that only waits or reads is ok)."""
         self.recap.ok += 1
-        if not change.uploads and not any(command.mutating for command in change.commands):
-            self.display.ok(self.name, where)  # a wait or a read (a health check): nothing on the host changed
+        if change is None or (not change.uploads and not any(command.mutating for command in change.commands)):
+            self.display.ok(self.name, where)
+            self.log.write(self.name, f"{where}: ok")
             return
         self.display.changed(self.name, where, change)
         self.recap.changed += 1
 
-    def _apply(self, where: str, change: Change) -> None:
-        """Uploads (SFTP), then commands, consecutive same-privilege commands in one round trip."""
-        connection = self._connect()
-        commands = list(change.commands)
-        if any(command.sudo for command in commands):
-            moves = [Command(move_into_place(self._upload(where, connection.stage, upload), upload.remote_path),
-                             sudo=True) for upload in change.uploads]
-            commands = moves + commands
-        else:
-            for upload in change.uploads:
-                self._upload(where, connection.put, upload)
+    def _apply_queued(self) -> None:
+        """Apply the queued changes in as few round trips as the commands allow, then report each step.
+
+        Uploads go first (staged in the login user's home when root moves them in), then every
+        change's commands in order, consecutive same-privilege ones in one script.  A failed
+        command (or upload) fails its step; the steps queued before it are done, those after it skipped.
+        """
+        queued, self._queued = self._queued, []
+        failure: tuple[int, _StepFailed] | None = None
+        if any(change for _, change in queued):
+            self.display.step(self.name, self._role_name, f"applying {sum(1 for _, c in queued if c)} change(s)")
+            connection = self._connect()
+            commands: list[Command] = []
+            owners: list[int] = []  # the queued step of each command
+            for index, (where, change) in enumerate(queued):
+                if change is None:
+                    continue
+                if change.uploads and not any(command.sudo for command in change.commands):
+                    # its uploads go straight beside their destination: the earlier steps make it first
+                    failure = self._run_commands(queued, commands, owners, connection)
+                    commands, owners = [], []
+                    if failure:
+                        break
+                try:
+                    mine = self._with_uploads(where, connection, change)
+                except _StepFailed as err:  # the steps before it still run (and may fail first)
+                    failure = self._run_commands(queued, commands, owners, connection) or (index, err)
+                    break
+                commands += mine
+                owners += [index] * len(mine)
+            failure = failure or self._run_commands(queued, commands, owners, connection)
+        done = failure[0] if failure else len(queued)
+        for where, change in queued[:done]:
+            self._report(where, change)
+        if failure:
+            self._pending += len(queued) - done - 1
+            raise failure[1]
+
+    def _with_uploads(self, where: str, connection: RemoteHost, change: Change) -> list[Command]:
+        """Send a change's uploads (SFTP); its commands, preceded by the moves of staged uploads."""
+        if any(command.sudo for command in change.commands):
+            return [Command(move_into_place(self._upload(where, connection.stage, upload), upload.remote_path),
+                            sudo=True) for upload in change.uploads] + list(change.commands)
+        for upload in change.uploads:
+            self._upload(where, connection.put, upload)
+        return list(change.commands)
+
+    def _run_commands(self, queued: list[tuple[str, Change | None]], commands: list[Command], owners: list[int],
+                      connection: RemoteHost) -> tuple[int, _StepFailed] | None:
+        """Run the queued steps' commands segment by segment: None, or the failed step's index and error."""
+        start = 0
         for segment in command_segments(commands):
-            self._run_segment(where, connection, segment)
+            wheres = [queued[owner][0] for owner in owners[start:start + len(segment)]]
+            try:
+                self._run_segment(wheres, connection, segment)
+            except _StepFailed as err:
+                return owners[start + (err.position or 0)], err
+            start += len(segment)
+        return None
 
     def _upload(self, where: str, send: Callable[[Upload], Any], upload: Upload) -> Any:
         self.log.write(self.name, f"{where}: upload {upload.remote_path}")
@@ -333,21 +404,24 @@ class _HostRun:
         except OSError as err:
             raise _StepFailed(f"upload failed: {err}", where) from None
 
-    def _run_segment(self, where: str, connection: RemoteHost, commands: list[Command]) -> None:
+    def _run_segment(self, wheres: list[str], connection: RemoteHost, commands: list[Command]) -> None:
+        """One round trip for ``commands`` (``wheres``: the step of each); _StepFailed names the failed one."""
         nonce = secrets.token_hex(6)
         sudo = commands[0].sudo
-        for command in commands:
+        for where, command in zip(wheres, commands, strict=True):
             self.display.command(self.name, command.shell, sudo)
             self.log.write(self.name, f"{where}: {'#' if sudo else '$'} {command.shell}")
         result = self._run(connection, segment_script(commands, nonce), sudo, commands[-1].stdin)
         if result.ok:
             return
         index, stderr = failed_command(result.stderr, nonce)
-        failed = commands[index] if index is not None else commands[-1]
+        position = index if index is not None else len(commands) - 1
+        failed, where = commands[position], wheres[position]
         how = "was killed by a signal" if result.exit_code < 0 else f"exited with status {result.exit_code}"
         first_line = failed.shell.strip().split("\n")[0]
         self.log.output(self.name, f"{where}: the failed command: {failed.shell}", result.stdout, stderr)
-        raise _StepFailed(f"command {how}: {first_line[:100]}", where, result.stdout.rstrip() + "\n" + stderr)
+        raise _StepFailed(f"command {how}: {first_line[:100]}", where, result.stdout.rstrip() + "\n" + stderr,
+                          position)
 
     def _read(self, where: str, facts: list[Fact]) -> dict[Fact, Any]:
         """Every fact in one round trip (as root when any needs it)."""

@@ -216,6 +216,68 @@ def test_an_exit_inside_a_command_stops_only_that_command():
     assert subprocess.run(["sh", "-c", script], capture_output=True, text=True).stdout == "after\n"
 
 
+def test_the_changes_of_a_role_go_in_one_round_trip_when_they_can(local, tmp_path):
+    contents = {f"f{i}": f"text {i}\n" for i in range(15)}
+    role = Role("root files", lambda host: [write_file(str(local.dir(host.name) / name), text, root=True)
+                                            for name, text in contents.items()])
+    result, _ = go(inventory_of("a"), [role], local, tmp_path)
+    recap = result.hosts["a"]
+    assert (recap.ok, recap.changed, recap.commands_run) == (15, 15, 2)  # the facts, then every change
+    assert len(local.hosts["a"].mutating_commands()) == 1
+    assert all((local.dir("a") / name).read_text() == text for name, text in contents.items())
+
+
+def test_a_change_written_straight_in_place_waits_for_the_steps_before_it(local, tmp_path):
+    folder = local.dir("a") / "made-by-step-1"
+    role = Role("r", lambda host: [shell_step("make the folder", f"mkdir -p {folder}"),
+                                   write_file(str(folder / "f"), "x\n")])  # uploaded by the login user
+    result, _ = go(inventory_of("a"), [role], local, tmp_path)
+    assert result.exit_code == EXIT_OK and (folder / "f").read_text() == "x\n"
+
+
+def test_a_failed_command_in_a_batch_fails_its_step_the_ones_before_are_done_the_ones_after_skipped(local,
+                                                                                                 tmp_path):
+    folder = local.dir("a")
+
+    def tasks(host):
+        return [write_file(str(folder / "before"), "1\n", root=True),
+                shell_step("breaks", "echo broken >&2; exit 4", root=True),
+                write_file(str(folder / "after"), "3\n", root=True)]
+
+    result, shown = go(inventory_of("a"), [Role("r", tasks)], local, tmp_path)
+    recap = result.hosts["a"]
+    assert (recap.ok, recap.changed, recap.failed, recap.skipped) == (1, 1, 1, 1)
+    assert "r › breaks" in shown and "exited with status 4" in shown and "broken" in shown
+    assert (folder / "before").read_text() == "1\n" and not (folder / "after").exists()
+
+    fixed = Role("r", lambda host: [tasks(host)[0], tasks(host)[2]])
+    again, _ = go(inventory_of("a"), [fixed], local, tmp_path)
+    assert (again.hosts["a"].ok, again.hosts["a"].changed) == (2, 1)
+    assert (folder / "after").read_text() == "3\n"
+    assert not list(local.hosts["a"].staging.iterdir())  # nothing left staged
+
+
+def test_a_failed_upload_fails_its_step_after_the_steps_before_it_ran(local, tmp_path):
+    folder = local.dir("a")
+    host = local.connect(inventory_of("a").hosts["a"])
+    stage = host.stage
+
+    def refuse_the_second(upload):
+        if upload.remote_path.endswith(temp_name(str(folder / "second"), "2\n").rsplit("/", 1)[1]):
+            raise OSError("No space left on device")
+        return stage(upload)
+
+    host.stage = refuse_the_second
+    role = Role("r", lambda h: [write_file(str(folder / name), text, root=True)
+                                for name, text in (("first", "1\n"), ("second", "2\n"), ("third", "3\n"))])
+    result, shown = go(inventory_of("a"), [role], local, tmp_path)
+    recap = result.hosts["a"]
+    assert (recap.changed, recap.failed, recap.skipped) == (1, 1, 1)
+    assert "upload failed: No space left on device" in shown and "r › write" in shown
+    assert (folder / "first").read_text() == "1\n"
+    assert not (folder / "second").exists() and not (folder / "third").exists()
+
+
 def test_a_step_with_stdin_gets_it(local, tmp_path):
     target = local.dir("a") / "fed"
     role = Role("fed", lambda host: [shell_step("feed", f"mkdir -p {local.dir('a')} && cat > {target}",
