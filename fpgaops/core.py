@@ -3,7 +3,8 @@
 - A **Fact** is a named, typed reading of a host's current state: the shell command that reads
   it and the parser of that command's output.  Facts are frozen dataclasses (their fields are
   the fact's arguments), so equal facts collapse into one reading, and every fact an operation
-  list needs is read in one batched round trip (``batch_script`` / ``parse_batch``).
+  list needs is read in one batched round trip (``batch_script`` / ``parse_batch``); facts of
+  a class that knows how (``joint_command``) are read by one command for all of them.
 - An **Operation** says what a host should be.  Given the values of the facts it declared, its
   ``plan`` returns the Change that closes the gap, or None when there is nothing to do.  It
   never runs anything itself.
@@ -46,6 +47,36 @@ class Fact(Generic[T]):
         """Turn the command's output and exit status into the fact's value."""
         raise NotImplementedError
 
+    @classmethod
+    def joint_command(cls, facts: Sequence[Fact]) -> str | None:
+        """One command reading several facts of this class at once, or None: each runs its own."""
+        return None
+
+    @classmethod
+    def joint_outputs(cls, facts: Sequence[Fact], output: str) -> list[tuple[str, int]]:
+        """From ``joint_command``'s output, each fact's output and status as its own command gives them.
+
+        Raise ValueError when the output does not fit (a batch cannot be read in part).
+        """
+        raise NotImplementedError
+
+
+def _sections(facts: Sequence[Fact]) -> list[list[Fact]]:
+    """The batch's readings, in first-seen order: one fact, or every fact of a class read jointly."""
+    sections: list[list[Fact]] = []
+    joint: dict[type, list[Fact]] = {}
+    for fact in facts:
+        kind = type(fact)
+        if kind in joint:
+            joint[kind].append(fact)
+            continue
+        if sum(type(other) is kind for other in facts) > 1 and kind.joint_command([fact]) is not None:
+            joint[kind] = [fact]
+            sections.append(joint[kind])
+        else:
+            sections.append([fact])
+    return sections
+
 
 def batch_script(facts: Sequence[Fact], nonce: str | None = None) -> str:
     """One sh script reading every fact; each reading is framed by a marker line with a nonce.
@@ -54,8 +85,9 @@ def batch_script(facts: Sequence[Fact], nonce: str | None = None) -> str:
     """
     nonce = nonce or secrets.token_hex(8)
     parts = []
-    for index, fact in enumerate(facts):
-        parts.append(f"( {fact.command()}\n) 2>/dev/null; printf '\\n{FACT_MARK} {nonce} {index} %d\\n' $?")
+    for index, section in enumerate(_sections(facts)):
+        command = section[0].command() if len(section) == 1 else type(section[0]).joint_command(section)
+        parts.append(f"( {command}\n) 2>/dev/null; printf '\\n{FACT_MARK} {nonce} {index} %d\\n' $?")
     return "\n".join(parts) + "\n"
 
 
@@ -63,18 +95,26 @@ def parse_batch(facts: Sequence[Fact], output: str, nonce: str) -> dict[Fact, An
     """The value of every fact, from the output of ``batch_script(facts, nonce)``."""
     values: dict[Fact, Any] = {}
     rest = output
-    for index, fact in enumerate(facts):
+    for index, section in enumerate(_sections(facts)):
         marker = f"\n{FACT_MARK} {nonce} {index} "
         head, found, tail = rest.partition(marker)
         if not found:
-            raise FactError(f"fact {fact!r}: no output (the batched reading stopped early)")
+            raise FactError(f"fact {section[0]!r}: no output (the batched reading stopped early)")
         status_text, _, rest = tail.partition("\n")
-        try:
-            values[fact] = fact.process(head, int(status_text))
-        except FactError:
-            raise
-        except (ValueError, KeyError, IndexError) as err:
-            raise FactError(f"fact {fact!r}: cannot parse its output ({err}): {head[:500]!r}") from err
+        readings = [(head, int(status_text))]
+        if len(section) > 1:
+            try:
+                readings = type(section[0]).joint_outputs(section, head)
+            except (ValueError, KeyError, IndexError) as err:
+                raise FactError(f"facts {type(section[0]).__name__} of {len(section)} paths read together: "
+                                f"cannot parse their output ({err}): {head[:500]!r}") from err
+        for fact, (own, status) in zip(section, readings, strict=True):
+            try:
+                values[fact] = fact.process(own, status)
+            except FactError:
+                raise
+            except (ValueError, KeyError, IndexError) as err:
+                raise FactError(f"fact {fact!r}: cannot parse its output ({err}): {own[:500]!r}") from err
     return values
 
 

@@ -6,6 +6,7 @@ All are read as root: the files an operation manages live in root-owned places (
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from shlex import quote
 
@@ -57,6 +58,45 @@ class PathState(Fact[PathStat | None]):
             'elif [ -e "$p" ]; then echo other\n'
             "else echo absent; fi"
         )
+
+    @classmethod
+    def joint_command(cls, facts: Sequence[Fact]) -> str:
+        # one stat for every path, one sha256sum for every regular file, readlink for links only:
+        # NUL ends each stat field (paths cannot hold one), an empty field ends stat's part
+        paths = " ".join(quote(fact.path) for fact in facts if isinstance(fact, PathState))
+        return (f"set -- {paths}\n"
+                "stat --printf '%n\\0%F\\0%a\\0%u\\0%g\\0%U\\0%G\\0' -- \"$@\"; printf '\\0'\n"
+                "for p; do [ -f \"$p\" ] && [ ! -L \"$p\" ] && printf '%s\\0' \"$p\"; done | xargs -0 -r sha256sum --\n"
+                "printf '\\0'\n"
+                "for p; do [ -L \"$p\" ] && { readlink -- \"$p\"; printf '\\0'; }; done; true")
+
+    @classmethod
+    def joint_outputs(cls, facts: Sequence[Fact], output: str) -> list[tuple[str, int]]:
+        fields = output.split("\0")
+        found: dict[str, list[str]] = {}
+        at = 0
+        while fields[at]:  # 7 fields a path that exists: name, type, mode, uid, gid, user, group
+            found[fields[at]] = fields[at + 1:at + 7]
+            at += 7
+        hashes = [line.lstrip("\\").split(" ", 1)[0] for line in fields[at + 1].split("\n") if line]
+        targets = iter(target.removesuffix("\n") for target in fields[at + 2:])
+        outputs = []
+        for fact in facts:
+            path = fact.path if isinstance(fact, PathState) else ""
+            kind, *owner = found.get(path) or ["absent"]
+            if kind == "symbolic link":
+                outputs.append((f"link\n{next(targets)}\n", 0))
+            elif kind == "directory":
+                outputs.append((f"directory {' '.join(owner)}\n", 0))
+            elif kind in ("regular file", "regular empty file"):
+                if not hashes:
+                    raise ValueError(f"no sha256 for {path!r} (the file went while it was read?)")
+                outputs.append((f"file {' '.join(owner)}\n{hashes.pop(0)}  -\n", 0))
+            else:
+                outputs.append(("absent\n" if kind == "absent" else "other\n", 0))
+        if hashes:
+            raise ValueError(f"{len(hashes)} sha256 more than regular files (a file came while it was read?)")
+        return outputs
 
     def process(self, output: str, status: int) -> PathStat | None:
         first, _, rest = output.partition("\n")

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from fpgaops.core import FactError
+from fpgaops.core import FACT_MARK, FactError, parse_batch
 from fpgaops.facts import (
     Account,
     AptListsAge,
@@ -180,3 +180,10 @@ def test_guard_and_probe_facts_report_status():
     assert PortOpen("127.0.0.1", 22).process("", 124) is False
     assert HttpStatus("http://x/").process("503\n", 1) == 503
     assert HttpStatus("http://x/").process("no answer (<urlopen error [Errno 111] Connection refused>)\n", 1) is None
+
+
+def test_paths_read_together_with_an_output_that_does_not_fit_are_a_clear_error():
+    facts = [PathState("/etc/a"), PathState("/etc/b")]
+    stat = "\x00".join(["/etc/a", "regular file", "644", "0", "0", "root", "root", "", ""])  # no sha256 after it
+    with pytest.raises(FactError, match=r"PathState of 2 paths read together.*no sha256 for '/etc/a'"):
+        parse_batch(facts, f"{stat}\n{FACT_MARK} n 0 0\n", "n")

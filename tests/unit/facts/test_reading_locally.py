@@ -33,6 +33,26 @@ def test_file_facts_on_awkward_paths(tmp_path):
     assert values[facts[7]] is None
 
 
+def test_paths_read_together_read_as_each_alone(tmp_path):
+    odd = tmp_path / "spaces, a newline\nand a form feed\x0c"
+    odd.write_bytes(b"x")
+    odd.chmod(0o4750)
+    (tmp_path / "empty").touch()
+    (tmp_path / "dir").mkdir(mode=0o710)
+    os.mkfifo(tmp_path / "fifo")
+    (tmp_path / "to-file").symlink_to(odd)
+    (tmp_path / "dangling").symlink_to("nowhere\nat all")
+    (tmp_path / "to-dir").symlink_to(tmp_path / "dir")
+    names = [odd.name, "empty", "dir", "fifo", "to-file", "dangling", "to-dir", "absent", "dir/absent"]
+    facts = [PathState(str(tmp_path / name)) for name in names]
+    together = read_facts(facts)
+    assert together == {fact: read_facts([fact])[fact] for fact in facts}
+    assert [value.kind if value else None for value in together.values()] == [
+        "file", "file", "directory", "other", "link", "link", "link", None, None]
+    assert together[facts[0]].sha256 == hashlib.sha256(b"x").hexdigest() and together[facts[0]].mode == 0o4750
+    assert together[facts[5]].link_target == "nowhere\nat all"
+
+
 def test_file_text_keeps_missing_final_newline_and_non_utf8_bytes(tmp_path):
     target = tmp_path / "f"
     target.write_bytes(b"no final newline \xff")
