@@ -147,11 +147,12 @@ def test_an_afi_that_fails_at_aws_raises_its_code_fix_and_logs(clients, project,
     ec2, s3 = clients
     path = tarball(tmp_path, dcp_tarball(F2))
 
-    def remove_input(parsed: dict) -> None:  # the object disappears before AWS ingests it
+    def remove_input(**_: object) -> None:  # the object disappears before AWS ingests it
+        # as the request goes: after it, the ingestion timer could read the object first on a busy machine
         for item in s3.list_objects_v2(Bucket=BUCKET, Prefix=f"dcp/{project}/").get("Contents", []):
             s3.delete_object(Bucket=BUCKET, Key=item["Key"])
 
-    ec2.hooks.after("CreateFpgaImage", remove_input)
+    ec2.hooks.on("provide-client-params.ec2.CreateFpgaImage", remove_input)
     with pytest.raises(AfiFailed) as raised:
         ensure_afi(ec2, s3, path, model(project), afi_config(project))
     ec2.hooks.remove()
