@@ -37,7 +37,7 @@ import select
 import shlex
 import socket
 import threading
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -305,13 +305,15 @@ class HostConnection:
 
     # running commands
 
-    def run(self, shell: str, sudo: bool = False, stdin: bytes | None = None) -> Result:
+    def run(self, shell: str, sudo: bool = False, stdin: bytes | None = None,
+            on_stderr: Callable[[bytes], None] | None = None) -> Result:
         """Run ``shell`` (a POSIX sh script) through ``sh -c``, as root when ``sudo``, feeding ``stdin``.
 
         Args:
             shell: the script; it may hold several lines, pipes and ``&&``: all of it runs under sudo.
             sudo: run as root (``sudo -n``, or answering sudo's prompt with ``ansible_become_password``).
             stdin: bytes for the command's standard input; without it the command reads EOF.
+            on_stderr: called with each piece of stderr as it arrives (the runner follows a script's steps).
 
         Example: ``conn.run("test -e /etc/motd && cat /etc/motd", sudo=True).stdout``
         """
@@ -326,7 +328,7 @@ class HostConnection:
         try:
             channel.exec_command(script)
             self.commands_run += 1
-            return self._collect(channel, stdin, marker if sudo else None, prompt)
+            return self._collect(channel, stdin, marker if sudo else None, prompt, on_stderr)
         except (paramiko.SSHException, EOFError, OSError) as err:
             raise self._lost(err) from None
         finally:
@@ -346,7 +348,8 @@ class HostConnection:
             f"{self.target.describe()}: the connection was lost ({reason or 'closed'}). Check that the host "
             f"is still up; a command that was running may have been interrupted: run again to converge."))
 
-    def _collect(self, channel: paramiko.Channel, stdin: bytes | None, marker: str | None, prompt: str) -> Result:
+    def _collect(self, channel: paramiko.Channel, stdin: bytes | None, marker: str | None, prompt: str,
+                 on_stderr: Callable[[bytes], None] | None) -> Result:
         """Read stdout/stderr until the command exits; answer sudo's prompt; then feed stdin."""
         out, err = bytearray(), bytearray()
         become = _BecomeDialog(marker, prompt, self.target) if marker else None
@@ -358,7 +361,10 @@ class HostConnection:
             while channel.recv_ready():
                 out += channel.recv(READ_CHUNK)
             while channel.recv_stderr_ready():
-                err += channel.recv_stderr(READ_CHUNK)
+                piece = channel.recv_stderr(READ_CHUNK)
+                err += piece
+                if on_stderr is not None:
+                    on_stderr(piece)
             if become is not None and not become.done:
                 become.step(channel, out, err)
                 if become.done:

@@ -59,7 +59,8 @@ DEFAULT_LOG_DIR = Path(".fpgaops/logs")
 class RemoteHost(Protocol):
     """What the runner needs of a connection (``connection.HostConnection``, or a test's fake)."""
 
-    def run(self, shell: str, sudo: bool = False, stdin: bytes | None = None) -> Result: ...
+    def run(self, shell: str, sudo: bool = False, stdin: bytes | None = None,
+            on_stderr: Callable[[bytes], None] | None = None) -> Result: ...
 
     def stage(self, upload: Upload) -> str: ...
 
@@ -139,21 +140,42 @@ def command_segments(commands: Sequence[Command]) -> list[list[Command]]:
 
 
 def segment_script(commands: Sequence[Command], nonce: str) -> str:
-    """One sh script running each command in a subshell, stopping at the first failure and naming it on stderr."""
+    """One sh script running each command in a subshell, stopping at the first failure and naming it on stderr.
+
+    Before each command it says on stderr which one starts (``StepWatcher`` follows them).
+    """
     parts = []
     for index, command in enumerate(commands):
-        parts.append(f"(\n{command.shell}\n)\nrc=$?; if [ $rc -ne 0 ]; then "
-                     f"printf '\\n{STEP_MARK} {nonce} {index} %d\\n' $rc >&2; exit $rc; fi")
+        parts.append(f"printf '{STEP_MARK} {nonce} start {index}\\n' >&2\n(\n{command.shell}\n)\nrc=$?; "
+                     f"if [ $rc -ne 0 ]; then printf '\\n{STEP_MARK} {nonce} {index} %d\\n' $rc >&2; exit $rc; fi")
     return "\n".join(parts) + "\n"
 
 
 def failed_command(stderr: str, nonce: str) -> tuple[int | None, str]:
-    """(index of the command that failed or None, stderr without the script's marker line)."""
-    pattern = re.compile(rf"\n?{re.escape(STEP_MARK)} {re.escape(nonce)} (\d+) \d+\n")
-    match = pattern.search(stderr)
+    """(index of the command that failed or None, stderr without the script's marker lines)."""
+    mark = f"{re.escape(STEP_MARK)} {re.escape(nonce)}"
+    stderr = re.sub(rf"{mark} start \d+\n", "", stderr)
+    match = re.search(rf"\n?{mark} (\d+) \d+\n", stderr)
     if match is None:
         return None, stderr
     return int(match.group(1)), stderr[: match.start()] + stderr[match.end():]
+
+
+class StepWatcher:
+    """Follows a segment script's stderr as it arrives and calls ``started(index)`` as each command starts."""
+
+    def __init__(self, nonce: str, started: Callable[[int], None]) -> None:
+        self.pattern = re.compile(rf"{re.escape(STEP_MARK)} {re.escape(nonce)} start (\d+)\n".encode())
+        self.started = started
+        self.buffer = b""
+
+    def __call__(self, piece: bytes) -> None:
+        self.buffer += piece
+        end = 0
+        for match in self.pattern.finditer(self.buffer):
+            self.started(int(match.group(1)))
+            end = match.end()
+        self.buffer = self.buffer[end:][-200:]  # a marker cut in two finishes in the next piece
 
 
 
@@ -411,7 +433,16 @@ class _HostRun:
         for where, command in zip(wheres, commands, strict=True):
             self.display.command(self.name, command.shell, sudo)
             self.log.write(self.name, f"{where}: {'#' if sudo else '$'} {command.shell}")
-        result = self._run(connection, segment_script(commands, nonce), sudo, commands[-1].stdin)
+        previous = [""]
+
+        def started(index: int) -> None:  # the live line follows the script from step to step
+            if wheres[index] != previous[0]:
+                previous[0] = wheres[index]
+                role, _, step = wheres[index].partition(" › ")
+                self.display.step(self.name, role, step)
+
+        result = self._run(connection, segment_script(commands, nonce), sudo, commands[-1].stdin,
+                           StepWatcher(nonce, started))
         if result.ok:
             return
         index, stderr = failed_command(result.stderr, nonce)
@@ -436,9 +467,10 @@ class _HostRun:
             self.log.output(self.name, f"{where}: reading facts failed: {err}", result.stdout, result.stderr)
             raise _StepFailed(f"reading facts: {err}", f"{where} › reading facts", result.stderr) from None
 
-    def _run(self, connection: RemoteHost, shell: str, sudo: bool, stdin: bytes | None) -> Result:
+    def _run(self, connection: RemoteHost, shell: str, sudo: bool, stdin: bytes | None,
+             on_stderr: Callable[[bytes], None] | None = None) -> Result:
         self.recap.commands_run += 1
-        return connection.run(shell, sudo=sudo, stdin=stdin)
+        return connection.run(shell, sudo=sudo, stdin=stdin, on_stderr=on_stderr)
 
     def _connect(self) -> RemoteHost:
         if self._connection is None:

@@ -24,9 +24,11 @@ from fpgaops.cli_options import OptionError, RunOptions, choose_inventory, parse
 from fpgaops.connection import HostUnreachable, Result
 from fpgaops.core import FACT_MARK, Change, Command, Fact, Operation, Upload
 from fpgaops.inventory import Host, Inventory
+from fpgaops.progress import RunDisplay
 from fpgaops.recap import EXIT_FAILED, EXIT_OK, EXIT_UNREACHABLE, RunResult, recap_table
 from fpgaops.run_log import MASK, Masker, secret_values
 from fpgaops.runner import (
+    STEP_MARK,
     Role,
     RunError,
     RunSettings,
@@ -119,9 +121,12 @@ class LocalHost:
     def commands_run(self) -> int:
         return len(self.commands)
 
-    def run(self, shell: str, sudo: bool = False, stdin: bytes | None = None) -> Result:
+    def run(self, shell: str, sudo: bool = False, stdin: bytes | None = None, on_stderr=None) -> Result:
         self.commands.append((shell, sudo))
         done = subprocess.run(["sh", "-c", shell], input=stdin or b"", capture_output=True)
+        if on_stderr is not None:  # in two pieces, cut inside the first marker line if there is one
+            on_stderr(done.stderr[:20])
+            on_stderr(done.stderr[20:])
         return Result(done.stdout.decode(), done.stderr.decode(), done.returncode)
 
     def stage(self, upload: Upload) -> str:
@@ -276,6 +281,22 @@ def test_a_failed_upload_fails_its_step_after_the_steps_before_it_ran(local, tmp
     assert "upload failed: No space left on device" in shown and "r › write" in shown
     assert (folder / "first").read_text() == "1\n"
     assert not (folder / "second").exists() and not (folder / "third").exists()
+
+
+def test_the_live_line_follows_the_steps_of_a_batch(local, tmp_path, monkeypatch):
+    shown = []
+    monkeypatch.setattr(RunDisplay, "step", lambda self, host, role, what: shown.append(what))
+    role = Role("r", lambda host: [write_file(str(local.dir(host.name) / name), name, root=True)
+                                   for name in ("one", "two", "three")])
+    go(inventory_of("a"), [role], local, tmp_path)
+    steps = [f"write {local.dir('a') / name}" for name in ("one", "two", "three")]
+    assert shown[-4:] == ["applying 3 change(s)", *steps]
+
+
+def test_a_failed_command_shows_its_own_output_without_the_script_markers(local, tmp_path):
+    role = Role("r", lambda host: [shell_step("noisy", "echo before >&2; exit 2", root=True)])
+    result, shown = go(inventory_of("a"), [role], local, tmp_path)
+    assert "before" in shown and STEP_MARK not in shown and STEP_MARK not in result.log_path.read_text()
 
 
 def test_a_step_with_stdin_gets_it(local, tmp_path):
