@@ -120,6 +120,7 @@ class ToolRun:
     transfers: dict[str, int]  # host name -> file transfers (SFTP/SCP)
     changed: dict[str, int] = field(default_factory=dict)  # host name -> steps changed, as the tool reports
     engine_s: float | None = None  # fpgaops only: the run inside the process, after imports
+    cpu_s: float | None = None  # CPU (user + system) of the tool and the children it waited for, on this machine
     output_tail: str = ""
 
     def as_dict(self) -> dict:
@@ -127,6 +128,8 @@ class ToolRun:
                 "transfers": self.transfers, "changed": self.changed}
         if self.engine_s is not None:
             data["engine_s"] = round(self.engine_s, 4)
+        if self.cpu_s is not None:
+            data["cpu_s"] = round(self.cpu_s, 3)
         if self.exit_code:
             data["output_tail"] = self.output_tail
         return data

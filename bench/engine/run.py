@@ -25,6 +25,7 @@ import fcntl
 import json
 import os
 import platform
+import resource
 import shutil
 import statistics
 import sys
@@ -147,22 +148,32 @@ def summarize(runs: list[peers.ToolRun]) -> dict:
     engine = [run.engine_s for run in runs if run.engine_s is not None]
     if engine:
         data["engine_median_s"] = round(statistics.median(engine), 4)
+    data["cpu_median_s"] = round(statistics.median(run.cpu_s or 0.0 for run in runs), 3)
     return data
+
+
+def run_tool(tool: str, target: peers.Target) -> peers.ToolRun:
+    """One run of ``tool``, with the CPU it took on this machine (the sandbox hosts share it)."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    run = peers.RUNNERS[tool](target)
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    run.cpu_s = (after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime)
+    return run
 
 
 def measure_tool(console: Console, cfg: SandboxConfig, tool: str, target: peers.Target, rounds: int,
                  expected: dict[str, str]) -> dict:
     reset_hosts(cfg, target.names)
-    first = peers.RUNNERS[tool](target)
+    first = run_tool(tool, target)
     console.print(f"  {tool:8} first run  {first.wall_s:7.2f} s  commands/host {max(first.commands.values()):3}"
-                  f"  exit {first.exit_code}")
+                  f"  cpu {first.cpu_s:6.2f} s  exit {first.exit_code}")
     after_first = check_hosts(target, expected)
     reruns = []
     for _ in range(rounds):
-        rerun = peers.RUNNERS[tool](target)
+        rerun = run_tool(tool, target)
         reruns.append(rerun)
         console.print(f"  {tool:8} no-op rerun {rerun.wall_s:6.2f} s  commands/host {max(rerun.commands.values()):3}"
-                      f"  changed {max(rerun.changed.values())}  exit {rerun.exit_code}")
+                      f"  cpu {rerun.cpu_s:6.2f} s  changed {max(rerun.changed.values())}  exit {rerun.exit_code}")
     after_reruns = check_hosts(target, expected)
     problems = {name: found for name, found in {**after_first, **after_reruns}.items() if found}
     for name, found in problems.items():
@@ -352,6 +363,8 @@ def main() -> None:
             "timing": "wall time of one new process of the tool, from start to exit (imports and SSH connections "
                       "included)",
             "commands": "SSH exec requests per host (a remote command); file transfers counted apart",
+            "cpu": "user + system seconds of the tool's process and the children it waited for (its ssh "
+                   "processes for Ansible, except ControlMasters), on the machine the hosts share",
             "fpgaops": "fab -r bench/engine deploy --inventory <sandbox's> --limit <hosts> --forks <hosts>: "
                        "the role as a fab task with the common options (bench/engine/fabfile.py)",
             "ansible": {**peers.ANSIBLE_SETTINGS, "forks": "hosts", "gather_facts": False, "become": True,
