@@ -465,7 +465,8 @@ class HostConnection:
 
 
 def move_into_place(staged: str, destination: str) -> str:
-    """The shell command (to run as root) moving a staged upload to its destination, or removing it.
+    """The shell command moving a staged upload to its destination, or removing it (run as root, or as
+    the login user when the destination is the user's).
 
     Copies of the same upload left staged by an interrupted run (same name after the random
     prefix) are removed with it, so a rerun leaves no partial file behind.

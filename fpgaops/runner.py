@@ -13,11 +13,11 @@ For each host and role:
 2. each operation plans its Change from those values (an operation marked ``reread`` reads its
    facts again when an earlier step of the role changed something);
 3. the Changes are applied together, when the role's steps are planned (or before a ``reread``
-   step, or a change whose uploads go straight beside their destination): uploads over SFTP
-   (staged in the login user's home and moved by root when the change runs as root), then every
-   change's commands in order, consecutive ones with the same privileges in one round trip, each
-   in its own subshell so a failure names its command and step (the steps before it are done,
-   those after it skipped); in check mode nothing is applied (and nothing that could mutate is sent);
+   step): uploads over SFTP, staged in the login user's home, then every change's commands in
+   order, each preceded by the moves of its uploads (as root when the change runs as root),
+   consecutive commands with the same privileges in one round trip, each in its own subshell so a
+   failure names its command and step (the steps before it are done, those after it skipped); in
+   check mode nothing is applied (and nothing that could mutate is sent);
 4. handlers notified by a change run once, at the end of the role, in the order the role
    declares them; a later change that ``satisfies`` a handler (a service started after its
    configuration changed) takes back the notifications made before it.
@@ -63,8 +63,6 @@ class RemoteHost(Protocol):
             on_stderr: Callable[[bytes], None] | None = None) -> Result: ...
 
     def stage(self, upload: Upload) -> str: ...
-
-    def put(self, upload: Upload, sudo: bool = False) -> None: ...
 
 
 def no_handlers(host: Host) -> dict[str, Operation]:
@@ -219,7 +217,6 @@ class _HostRun:
         self._connection: RemoteHost | None = None
         self._pending = 0  # steps of the current role not started yet
         self._where = ""  # the step under way, for errors raised outside a step's own checks
-        self._role_name = ""
         self._queued: list[tuple[str, Change | None]] = []  # planned steps not applied yet (None: ok)
 
     # the role
@@ -232,7 +229,6 @@ class _HostRun:
         started = time.monotonic()
         self._pending = len(plan.operations)
         self._queued = []
-        self._role_name = plan.role.name
         self.display.start_host(self.name)
         self._where = f"{plan.role.name} › connecting"
         try:
@@ -279,12 +275,12 @@ class _HostRun:
         for operation in plan.operations:
             where = self._where = f"{role} › {operation.description}"
             self.display.step(self.name, role, operation.description)
-            if operation.reread and changed and not self.settings.check:
-                self._apply_queued()  # first: the changes it must see
-                self._pending -= 1
+            reread = operation.reread and changed and not self.settings.check
+            if reread:
+                self._apply_queued()  # first: the changes it must see (their failure skips this step)
+            self._pending -= 1
+            if reread:
                 values = {**values, **self._read(where, list(operation.facts))}
-            else:
-                self._pending -= 1
             change = self._plan(where, operation, values)
             if change is None:
                 self._ok(where)
@@ -362,34 +358,30 @@ class _HostRun:
     def _apply_queued(self) -> None:
         """Apply the queued changes in as few round trips as the commands allow, then report each step.
 
-        Uploads go first (staged in the login user's home when root moves them in), then every
-        change's commands in order, consecutive same-privilege ones in one script.  A failed
-        command (or upload) fails its step; the steps queued before it are done, those after it skipped.
+        Every upload is staged first; then every change's commands in order, each change's own
+        preceded by the moves of its uploads, consecutive same-privilege commands in one script.  A
+        failed command (or upload) fails its step; the steps queued before it are done, those after
+        it skipped.
         """
         queued, self._queued = self._queued, []
         failure: tuple[int, _StepFailed] | None = None
-        if any(change for _, change in queued):
-            self.display.step(self.name, self._role_name, f"applying {sum(1 for _, c in queued if c)} change(s)")
+        changes = [where for where, change in queued if change]
+        if changes:
+            self._show(changes[0], f"applying {len(changes)} change(s)")
             connection = self._connect()
             commands: list[Command] = []
             owners: list[int] = []  # the queued step of each command
             for index, (where, change) in enumerate(queued):
                 if change is None:
                     continue
-                if change.uploads and not any(command.sudo for command in change.commands):
-                    # its uploads go straight beside their destination: the earlier steps make it first
-                    failure = self._run_commands(queued, commands, owners, connection)
-                    commands, owners = [], []
-                    if failure:
-                        break
                 try:
-                    mine = self._with_uploads(where, connection, change)
+                    mine = self._staged(where, connection, change)
                 except _StepFailed as err:  # the steps before it still run (and may fail first)
-                    failure = self._run_commands(queued, commands, owners, connection) or (index, err)
+                    failure = (index, err)
                     break
                 commands += mine
                 owners += [index] * len(mine)
-            failure = failure or self._run_commands(queued, commands, owners, connection)
+            failure = self._run_commands(queued, commands, owners, connection) or failure
         done = failure[0] if failure else len(queued)
         for where, change in queued[:done]:
             self._report(where, change)
@@ -397,14 +389,16 @@ class _HostRun:
             self._pending += len(queued) - done - 1
             raise failure[1]
 
-    def _with_uploads(self, where: str, connection: RemoteHost, change: Change) -> list[Command]:
-        """Send a change's uploads (SFTP); its commands, preceded by the moves of staged uploads."""
-        if any(command.sudo for command in change.commands):
-            return [Command(move_into_place(self._upload(where, connection.stage, upload), upload.remote_path),
-                            sudo=True) for upload in change.uploads] + list(change.commands)
-        for upload in change.uploads:
-            self._upload(where, connection.put, upload)
-        return list(change.commands)
+    def _staged(self, where: str, connection: RemoteHost, change: Change) -> list[Command]:
+        """Stage a change's uploads (SFTP); its commands, preceded by the moves of the staged files."""
+        sudo = any(command.sudo for command in change.commands)
+        return [Command(move_into_place(self._stage(where, connection, upload), upload.remote_path), sudo=sudo)
+                for upload in change.uploads] + list(change.commands)
+
+    def _show(self, where: str, what: str | None = None) -> None:
+        """Put the step ``where`` names (``role › step``), or ``what`` in its role, on the host's live line."""
+        role, _, step = where.partition(" › ")
+        self.display.step(self.name, role, what or step)
 
     def _run_commands(self, queued: list[tuple[str, Change | None]], commands: list[Command], owners: list[int],
                       connection: RemoteHost) -> tuple[int, _StepFailed] | None:
@@ -419,10 +413,11 @@ class _HostRun:
             start += len(segment)
         return None
 
-    def _upload(self, where: str, send: Callable[[Upload], Any], upload: Upload) -> Any:
+    def _stage(self, where: str, connection: RemoteHost, upload: Upload) -> str:
+        """Stage one upload (its path on the host); a failure fails the step."""
         self.log.write(self.name, f"{where}: upload {upload.remote_path}")
         try:
-            return send(upload)
+            return connection.stage(upload)
         except OSError as err:
             raise _StepFailed(f"upload failed: {err}", where) from None
 
@@ -433,16 +428,16 @@ class _HostRun:
         for where, command in zip(wheres, commands, strict=True):
             self.display.command(self.name, command.shell, sudo)
             self.log.write(self.name, f"{where}: {'#' if sudo else '$'} {command.shell}")
-        previous = [""]
+        shown = ""
 
-        def started(index: int) -> None:  # the live line follows the script from step to step
-            if wheres[index] != previous[0]:
-                previous[0] = wheres[index]
-                role, _, step = wheres[index].partition(" › ")
-                self.display.step(self.name, role, step)
+        def follow(index: int) -> None:  # the live line moves to each step as its first command starts
+            nonlocal shown
+            if wheres[index] != shown:
+                shown = wheres[index]
+                self._show(shown)
 
         result = self._run(connection, segment_script(commands, nonce), sudo, commands[-1].stdin,
-                           StepWatcher(nonce, started))
+                           StepWatcher(nonce, follow))
         if result.ok:
             return
         index, stderr = failed_command(result.stderr, nonce)

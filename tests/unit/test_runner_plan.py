@@ -135,10 +135,6 @@ class LocalHost:
         self.uploads.append(upload.remote_path)
         return str(staged)
 
-    def put(self, upload: Upload, sudo: bool = False) -> None:
-        Path(upload.remote_path).write_bytes(upload.content or b"")
-        self.uploads.append(upload.remote_path)
-
     def mutating_commands(self) -> list[str]:
         return [shell for shell, _ in self.commands if FACT_MARK not in shell]
 
