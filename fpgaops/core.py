@@ -47,35 +47,29 @@ class Fact(Generic[T]):
         """Turn the command's output and exit status into the fact's value."""
         raise NotImplementedError
 
-    @classmethod
-    def joint_command(cls, facts: Sequence[Fact]) -> str | None:
-        """One command reading several facts of this class at once, or None: each runs its own."""
-        return None
+    # A class that can read many of its facts with one command sets ``joint`` and implements both:
+    joint: ClassVar[bool] = False
 
     @classmethod
-    def joint_outputs(cls, facts: Sequence[Fact], output: str) -> list[tuple[str, int]]:
-        """From ``joint_command``'s output, each fact's output and status as its own command gives them.
+    def joint_command(cls, facts: Sequence[Any]) -> str:
+        """One command reading all of ``facts`` (facts of this class)."""
+        raise NotImplementedError
 
-        Raise ValueError when the output does not fit (a batch cannot be read in part).
-        """
+    @classmethod
+    def joint_values(cls, facts: Sequence[Any], output: str) -> list[Any]:
+        """Each fact's value, in order, from ``joint_command``'s output; ValueError when it does not fit."""
         raise NotImplementedError
 
 
 def _sections(facts: Sequence[Fact]) -> list[list[Fact]]:
-    """The batch's readings, in first-seen order: one fact, or every fact of a class read jointly."""
-    sections: list[list[Fact]] = []
-    joint: dict[type, list[Fact]] = {}
+    """The batch's readings, in first-seen order: one fact, or every fact of a ``joint`` class (two or more)."""
+    groups: dict[Any, list[Fact]] = {}
     for fact in facts:
-        kind = type(fact)
-        if kind in joint:
-            joint[kind].append(fact)
-            continue
-        if sum(type(other) is kind for other in facts) > 1 and kind.joint_command([fact]) is not None:
-            joint[kind] = [fact]
-            sections.append(joint[kind])
+        if fact.joint:
+            groups.setdefault(type(fact), []).append(fact)
         else:
-            sections.append([fact])
-    return sections
+            groups.setdefault(fact, [fact])
+    return list(groups.values())
 
 
 def batch_script(facts: Sequence[Fact], nonce: str | None = None) -> str:
@@ -86,7 +80,7 @@ def batch_script(facts: Sequence[Fact], nonce: str | None = None) -> str:
     nonce = nonce or secrets.token_hex(8)
     parts = []
     for index, section in enumerate(_sections(facts)):
-        command = section[0].command() if len(section) == 1 else type(section[0]).joint_command(section)
+        command = type(section[0]).joint_command(section) if len(section) > 1 else section[0].command()
         parts.append(f"( {command}\n) 2>/dev/null; printf '\\n{FACT_MARK} {nonce} {index} %d\\n' $?")
     return "\n".join(parts) + "\n"
 
@@ -101,20 +95,17 @@ def parse_batch(facts: Sequence[Fact], output: str, nonce: str) -> dict[Fact, An
         if not found:
             raise FactError(f"fact {section[0]!r}: no output (the batched reading stopped early)")
         status_text, _, rest = tail.partition("\n")
-        readings = [(head, int(status_text))]
-        if len(section) > 1:
-            try:
-                readings = type(section[0]).joint_outputs(section, head)
-            except (ValueError, KeyError, IndexError) as err:
-                raise FactError(f"facts {type(section[0]).__name__} of {len(section)} paths read together: "
-                                f"cannot parse their output ({err}): {head[:500]!r}") from err
-        for fact, (own, status) in zip(section, readings, strict=True):
-            try:
-                values[fact] = fact.process(own, status)
-            except FactError:
-                raise
-            except (ValueError, KeyError, IndexError) as err:
-                raise FactError(f"fact {fact!r}: cannot parse its output ({err}): {own[:500]!r}") from err
+        what = f"{len(section)} {type(section[0]).__name__} facts read together" if len(section) > 1 else \
+            f"fact {section[0]!r}"
+        try:
+            if len(section) > 1:
+                values.update(zip(section, type(section[0]).joint_values(section, head), strict=True))
+            else:
+                values[section[0]] = section[0].process(head, int(status_text))
+        except FactError:
+            raise
+        except (ValueError, KeyError, IndexError) as err:
+            raise FactError(f"{what}: cannot parse the output ({err}): {head[:500]!r}") from err
     return values
 
 

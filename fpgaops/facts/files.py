@@ -59,19 +59,20 @@ class PathState(Fact[PathStat | None]):
             "else echo absent; fi"
         )
 
+    joint = True
+
     @classmethod
-    def joint_command(cls, facts: Sequence[Fact]) -> str:
+    def joint_command(cls, facts: Sequence[PathState]) -> str:
         # one stat for every path, one sha256sum for every regular file, readlink for links only:
         # NUL ends each stat field (paths cannot hold one), an empty field ends stat's part
-        paths = " ".join(quote(fact.path) for fact in facts if isinstance(fact, PathState))
-        return (f"set -- {paths}\n"
+        return (f"set -- {' '.join(quote(fact.path) for fact in facts)}\n"
                 "stat --printf '%n\\0%F\\0%a\\0%u\\0%g\\0%U\\0%G\\0' -- \"$@\"; printf '\\0'\n"
                 "for p; do [ -f \"$p\" ] && [ ! -L \"$p\" ] && printf '%s\\0' \"$p\"; done | xargs -0 -r sha256sum --\n"
                 "printf '\\0'\n"
                 "for p; do [ -L \"$p\" ] && { readlink -- \"$p\"; printf '\\0'; }; done; true")
 
     @classmethod
-    def joint_outputs(cls, facts: Sequence[Fact], output: str) -> list[tuple[str, int]]:
+    def joint_values(cls, facts: Sequence[PathState], output: str) -> list[PathStat | None]:
         fields = output.split("\0")
         found: dict[str, list[str]] = {}
         at = 0
@@ -80,23 +81,22 @@ class PathState(Fact[PathStat | None]):
             at += 7
         hashes = [line.lstrip("\\").split(" ", 1)[0] for line in fields[at + 1].split("\n") if line]
         targets = iter(target.removesuffix("\n") for target in fields[at + 2:])
-        outputs = []
+        values: list[PathStat | None] = []
         for fact in facts:
-            path = fact.path if isinstance(fact, PathState) else ""
-            kind, *owner = found.get(path) or ["absent"]
+            kind, *owner = found.get(fact.path) or ["absent"]
             if kind == "symbolic link":
-                outputs.append((f"link\n{next(targets)}\n", 0))
+                values.append(PathStat(kind="link", link_target=next(targets)))
             elif kind == "directory":
-                outputs.append((f"directory {' '.join(owner)}\n", 0))
+                values.append(_owned("directory", owner))
             elif kind in ("regular file", "regular empty file"):
                 if not hashes:
-                    raise ValueError(f"no sha256 for {path!r} (the file went while it was read?)")
-                outputs.append((f"file {' '.join(owner)}\n{hashes.pop(0)}  -\n", 0))
+                    raise ValueError(f"no sha256 for {fact.path!r} (the file went while it was read?)")
+                values.append(_owned("file", owner, hashes.pop(0)))
             else:
-                outputs.append(("absent\n" if kind == "absent" else "other\n", 0))
+                values.append(None if kind == "absent" else PathStat(kind="other"))
         if hashes:
             raise ValueError(f"{len(hashes)} sha256 more than regular files (a file came while it was read?)")
-        return outputs
+        return values
 
     def process(self, output: str, status: int) -> PathStat | None:
         first, _, rest = output.partition("\n")
@@ -109,10 +109,13 @@ class PathState(Fact[PathStat | None]):
             return PathStat(kind="other")
         if kind not in ("file", "directory"):
             raise ValueError(f"unexpected kind {kind!r}")
-        mode, uid, gid, user, group = fields
-        sha256 = rest.split()[0] if kind == "file" else None
-        return PathStat(kind=kind, mode=int(mode, 8), uid=int(uid), gid=int(gid), user=user, group=group,
-                        sha256=sha256)
+        return _owned(kind, fields, rest.split()[0] if kind == "file" else None)
+
+
+def _owned(kind: str, fields: Sequence[str], sha256: str | None = None) -> PathStat:
+    """A file or directory from stat's ``mode uid gid user group`` (mode in octal)."""
+    mode, uid, gid, user, group = fields
+    return PathStat(kind=kind, mode=int(mode, 8), uid=int(uid), gid=int(gid), user=user, group=group, sha256=sha256)
 
 
 @dataclass(frozen=True)

@@ -185,5 +185,5 @@ def test_guard_and_probe_facts_report_status():
 def test_paths_read_together_with_an_output_that_does_not_fit_are_a_clear_error():
     facts = [PathState("/etc/a"), PathState("/etc/b")]
     stat = "\x00".join(["/etc/a", "regular file", "644", "0", "0", "root", "root", "", ""])  # no sha256 after it
-    with pytest.raises(FactError, match=r"PathState of 2 paths read together.*no sha256 for '/etc/a'"):
+    with pytest.raises(FactError, match=r"2 PathState facts read together.*no sha256 for '/etc/a'"):
         parse_batch(facts, f"{stat}\n{FACT_MARK} n 0 0\n", "n")
