@@ -149,15 +149,16 @@ class SandboxHosts:
         specs = [s for s in specs if self.pid(s.name) is None]
         if not specs:
             return
+        systemctl = compiled_standin(self.cfg.state_dir)  # once for all the hosts
         for spec in specs:
-            self._prepare(spec, fresh=fresh)
+            self._prepare(spec, systemctl, fresh=fresh)
         network.ensure_bridge(self.cfg)
         network.add_host_links(self.cfg, {s.name: s.address for s in specs})
         for spec in specs:
             self._spawn(spec)
         self._wait_listening(specs)
 
-    def _prepare(self, spec: HostSpec, *, fresh: bool) -> None:
+    def _prepare(self, spec: HostSpec, systemctl: str, *, fresh: bool) -> None:
         hdir = self.host_dir(spec.name)
         if fresh:
             for sub in ("up", "wk"):
@@ -173,7 +174,7 @@ class SandboxHosts:
         (hdir / "host.env").write_text(
             f"HOST_NAME='{spec.hostname or spec.name}'\nLOGIN_USER='{spec.login_user}'\n"
             f"OVERLAY_DIRS='{' '.join(OVERLAY_DIRS)}'\nAMI_LAYER='{ami}'\n"
-            f"SYSTEMCTL_PY='{compiled_standin(self.cfg.state_dir)}'\nJOURNALCTL_SH='{JOURNALCTL}'\n"
+            f"SYSTEMCTL_PY='{systemctl}'\nJOURNALCTL_SH='{JOURNALCTL}'\n"
             f"FPGA_SLOTS='{spec.fpga_slots}'\n"
         )
         boot = hdir / "boot.d"
