@@ -28,7 +28,6 @@ from fpgaops.connection import HostConnection
 from fpgaops.inventory import Host, Inventory, InventoryError
 from fpgaops.runner import Role
 from fpgaops.sandbox.config import PROJECT_ROOT
-from hls_model.package import tarball
 
 ARTIFACTS_ENV = "FPGAOPS_ARTIFACTS"  # where builds, packages and releases are kept on the laptop
 ARTIFACTS_DIR = Path(os.environ.get(ARTIFACTS_ENV) or PROJECT_ROOT / "build" / "deploy")
@@ -114,6 +113,8 @@ def content_tarball(files: dict[str, Path], out_dir: Path, prefix: str) -> tuple
     ident = digest.hexdigest()[:16]
     destination = out_dir / f"{prefix}-{ident}.tar.gz"
     if not destination.is_file():
+        from hls_model.package import tarball  # here, not at the top: every fab command imports this module
+
         staging = out_dir / f".staging-{prefix}-{ident}"
         shutil.rmtree(staging, ignore_errors=True)
         for name, path in files.items():
