@@ -9,6 +9,7 @@ Examples::
     python -m hls_model all                          # full configuration (the README's numbers)
     python -m hls_model --ci --work /tmp/beat all    # small and quick
     python -m hls_model evaluate --recording song.flac song.beats
+    python -m hls_model evaluate --recordings my-music/     # real recordings: the package vs. baselines
     python -m hls_model convert --platform f1 --precision 'ap_fixed<18,8>' --reuse-factor 2
 """
 
@@ -28,6 +29,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from hls_model import pipeline
 from hls_model.config import PipelineConfig
 from hls_model.platform_parts import PARTS
+from rhythm_service.model_package import ModelPackageError
 
 console = Console(stderr=True)
 
@@ -92,10 +94,43 @@ def train(context: click.Context) -> None:
 @cli.command()
 @click.option("--recording", "recordings", nargs=2, multiple=True, type=click.Path(exists=True, path_type=Path),
               metavar="AUDIO BEATS", help="Also score a recording (wav/flac + one-time-per-line beats file).")
+@click.option("--recordings", "folder", type=click.Path(exists=True, file_okay=False, path_type=Path), default=None,
+              metavar="DIR", help="Instead of the held-out step: score the packaged model, its tracker on the "
+              "onset envelope and librosa on every audio file of DIR with a .beats file beside it.")
+@click.option("--package", "package_path", type=click.Path(exists=True, path_type=Path), default=None,
+              help="With --recordings: the beat-model-<release>/ folder or its .tar.gz "
+              "[default: the package built under --work].")
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=None, metavar="DIR",
+              help="With --recordings: folder of recordings.json and recordings.png "
+              "[default: <work>/evaluate-recordings].")
 @click.pass_context
-def evaluate(context: click.Context, recordings: tuple[tuple[Path, Path], ...]) -> None:
-    """Frame accuracy, ROC AUC, beat F-measure and tempo accuracy on held-out songs."""
-    _run(context, "evaluate", extra_recordings=list(recordings))
+def evaluate(context: click.Context, recordings: tuple[tuple[Path, Path], ...], folder: Path | None,
+             package_path: Path | None, out: Path | None) -> None:
+    """Frame accuracy, ROC AUC, beat F-measure and tempo accuracy on held-out songs.
+
+    With --recordings DIR, the real-recordings evaluation runs instead (the held-out step is not
+    run): the released model package, the same beat tracker on the plain onset envelope, and
+    librosa's beat tracker, scored with mir_eval on the beats after 5 s; a table per recording and
+    the means, recordings.json and recordings.png under --out. Audio files without a .beats file
+    are skipped with a warning.
+    """
+    if folder is None:
+        if package_path or out:
+            raise click.UsageError("--package and --out go with --recordings DIR")
+        _run(context, "evaluate", extra_recordings=list(recordings))
+        return
+    if recordings:
+        raise click.UsageError("--recording adds a file to the held-out step, --recordings DIR evaluates a folder "
+                               "on its own: give one of them")
+    from hls_model import recordings_report  # mir_eval, sklearn, the service's detection: only here
+
+    work = context.obj["work"]
+    out = out or work / "evaluate-recordings"
+    try:
+        recordings_report.run(folder, package_path or recordings_report.built_package(work),
+                              out / "recordings.json", out / "recordings.png", Console(), _progress())
+    except (recordings_report.RecordingsError, ModelPackageError) as error:
+        raise click.ClickException(str(error)) from None
 
 
 @cli.command()

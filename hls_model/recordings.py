@@ -4,11 +4,16 @@ Annotations are the common one-beat-per-line text format (``.beats``, ``.txt``):
 whitespace-separated field of each line is a time in seconds; further fields (such as the
 position in the bar, ``12.345 1``) are ignored, as are blank lines and lines starting with ``#``.
 
+A folder of recordings pairs each audio file (``AUDIO_SUFFIXES``) with the ``.beats`` file of
+the same name beside it (``annotated_pairs``). Files that cannot be read raise ``ValueError``
+naming the file.
+
 Example::
 
     from hls_model import recordings
     song = recordings.load_annotated("song.flac", "song.beats")
     metrics = evaluate(predict, [song], stats, config)
+    pairs, unannotated = recordings.annotated_pairs(Path("my-music"))
 """
 
 from __future__ import annotations
@@ -22,14 +27,48 @@ from hls_model.dataset import SongFeatures
 from rhythm_service import features
 from rhythm_service.beat_tracking import tempo_of
 
+AUDIO_SUFFIXES = (".wav", ".flac", ".ogg", ".oga", ".opus", ".mp3", ".aiff", ".aif")  # what libsndfile reads
+BEATS_SUFFIX = ".beats"
+
+
+def read_audio(path: str | Path) -> tuple[np.ndarray, int]:
+    """Mono float32 samples (the channels' mean) of an audio file at its own sample rate, and that rate.
+
+    Raises ``ValueError`` naming the file when libsndfile cannot read it.
+
+    Args:
+        path: a WAV, FLAC, Ogg, MP3, AIFF... file.
+
+    Example: ``read_audio("song.ogg")`` -> ``(array([...], dtype=float32), 44100)``.
+    """
+    try:
+        samples, sr = soundfile.read(str(path), dtype="float32", always_2d=True)
+    except (soundfile.LibsndfileError, RuntimeError, TypeError) as error:
+        raise ValueError(f"{path}: not audio libsndfile can read ({error})") from None
+    return samples.mean(axis=1, dtype=np.float32), int(sr)
+
 
 def load_audio(path: str | Path) -> np.ndarray:
     """Mono float32 samples at ``features.SAMPLE_RATE`` of an audio file.
 
     Example: ``load_audio("song.wav").shape`` -> ``(n_samples,)``.
     """
-    samples, sr = soundfile.read(str(path), dtype="float32", always_2d=True)
+    samples, sr = read_audio(path)
     return features.to_mono(samples, sr)
+
+
+def annotated_pairs(folder: str | Path) -> tuple[list[tuple[Path, Path]], list[Path]]:
+    """The audio files of ``folder`` (not its subfolders) with their ``.beats`` file, and those without one.
+
+    Args:
+        folder: a folder of ``<name>.<audio suffix>`` files, each with ``<name>.beats`` beside it.
+
+    Example: ``annotated_pairs("music")`` -> ``([(Path("music/a.ogg"), Path("music/a.beats"))], [Path("music/b.wav")])``
+    when ``b.wav`` has no ``b.beats``.
+    """
+    audio = sorted(path for path in Path(folder).iterdir() if path.suffix.lower() in AUDIO_SUFFIXES and path.is_file())
+    pairs = [(path, path.with_suffix(BEATS_SUFFIX)) for path in audio if path.with_suffix(BEATS_SUFFIX).is_file()]
+    return pairs, [path for path in audio if not path.with_suffix(BEATS_SUFFIX).is_file()]
 
 
 def load_beats(path: str | Path) -> np.ndarray:
@@ -37,8 +76,12 @@ def load_beats(path: str | Path) -> np.ndarray:
 
     Example: ``load_beats("song.beats")[:3]`` -> ``array([0.52, 1.03, 1.55])``.
     """
+    try:
+        text = Path(path).read_text()
+    except UnicodeDecodeError:
+        raise ValueError(f"{path}: not a text file of beat times") from None
     times = []
-    for number, line in enumerate(Path(path).read_text().splitlines(), start=1):
+    for number, line in enumerate(text.splitlines(), start=1):
         fields = line.split()
         if not fields or fields[0].startswith("#"):
             continue
