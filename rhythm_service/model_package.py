@@ -8,6 +8,16 @@ accelerator's input and output fixed-point formats; the manifest's ``ip`` sectio
 The hls4ml project (``hls/hls_project``, for the C emulation) is verified on demand by
 ``verify_hls_project``, as only the csim backend reads it.
 
+The window: the manifest's ``model`` section says what one model input is, and everything that
+knows the window's shape takes it from here (``window_frames``, ``reference_frame``,
+``feature_names``; ``n_features``, ``n_inputs`` = frames x features, ``window_dims``)::
+
+    "model": {"window_frames": 16, "reference_frame": 8, "features": ["flux_low", "flux_mid", "flux_high"], ...}
+
+It is checked against the rest of the package: the accelerator's ``input_count`` and the first
+layer of ``weights.npz`` take ``n_inputs`` values, the statistics are those of ``features``, and
+the register map has room for that many INPUT registers.
+
 Identity: ``model_id`` is the MODEL_ID register value of this model (``register_map.model_id`` of
 the weights' sha256), ``content_sha256`` the release's content hash (``release`` its first 16 hex
 digits, the folder's suffix).
@@ -17,7 +27,7 @@ No TensorFlow, no hls4ml: numpy (and librosa through ``rhythm_service.features``
 Example::
 
     package = ModelPackage.load("/srv/rhythm/current/model")
-    x = features.windows(package.normalisation.apply(frames))
+    package.window_dims, package.n_inputs                # ((16, 3), 48)
     hex(package.model_id), package.input_format          # ('0xf3dbdb91', FixedPoint(16, 6))
 """
 
@@ -40,6 +50,7 @@ NORMALISATION = "model/normalisation.json"
 IP_INTERFACE = "hls/ip_interface.json"
 HLS_PROJECT = "hls/hls_project"
 REQUIRED_ARRAYS = ("relu/bits", "relu/integer_bits", "dense_1/kernel", "dense_1/bias")
+FIRST_KERNEL = "dense_1/kernel"  # (inputs, units): its rows are the flattened window
 
 
 class ModelPackageError(ValueError):
@@ -57,7 +68,7 @@ def file_sha256(path: Path) -> str:
 
 @dataclass(frozen=True)
 class ModelPackage:
-    """A verified model package: its manifest, weights, normalisation, formats and identity."""
+    """A verified model package: its manifest, window, weights, normalisation, formats and identity."""
 
     folder: Path
     manifest: dict[str, Any]
@@ -68,6 +79,29 @@ class ModelPackage:
     weights_sha256: str
     content_sha256: str
     project_name: str
+    window_frames: int
+    reference_frame: int
+    feature_names: tuple[str, ...]
+
+    @property
+    def n_features(self) -> int:
+        """Features per frame (``len(feature_names)``)."""
+        return len(self.feature_names)
+
+    @property
+    def n_inputs(self) -> int:
+        """Values in one flattened window: the accelerator's inputs (``window_frames * n_features``)."""
+        return self.window_frames * self.n_features
+
+    @property
+    def window_dims(self) -> tuple[int, int]:
+        """The shape of one window: ``(window_frames, n_features)``."""
+        return self.window_frames, self.n_features
+
+    @property
+    def window_description(self) -> str:
+        """The window for messages: ``16 frames x 3 features (48 inputs)``."""
+        return describe_window(self.window_frames, self.n_features)
 
     @property
     def model_id(self) -> int:
@@ -102,33 +136,19 @@ class ModelPackage:
         if not root.is_dir():
             raise ModelPackageError(f"model package folder {root} does not exist (MODEL_DIR)")
         manifest = _read_manifest(root)
+        frames, reference, names = _read_window(root, manifest)
+        inputs, window = frames * len(names), describe_window(frames, len(names))
         files = manifest["files"]
         weights_path = _verified(root, files, WEIGHTS)
         weights_sha256 = files[WEIGHTS]["sha256"]
-        declared = manifest.get("model", {}).get("weights_sha256")
+        declared = manifest["model"].get("weights_sha256")
         if declared is not None and declared != weights_sha256:
             raise ModelPackageError(
                 f"{root / MANIFEST}: model.weights_sha256 {declared} differs from the file table's {weights_sha256}"
             )
-        weights = _read_weights(weights_path)
-        normalisation_path = _verified(root, files, NORMALISATION)
-        try:
-            normalisation = Normalisation.load(normalisation_path)
-        except (ValueError, TypeError, KeyError) as error:
-            raise ModelPackageError(f"{normalisation_path}: not valid feature statistics: {error}") from error
-        interface = _read_interface(root, manifest)
-        try:
-            input_format = register_map.FixedPoint.parse(interface["input_format"])
-            output_format = register_map.FixedPoint.parse(interface["output_format"])
-            input_count = int(interface.get("input_count", register_map.N_INPUTS))
-            project_name = str(interface.get("top") or manifest.get("config", {}).get("convert", {})["project_name"])
-        except (KeyError, ValueError, TypeError) as error:
-            raise ModelPackageError(f"{root / IP_INTERFACE}: bad accelerator interface: {error}") from error
-        if input_count != register_map.N_INPUTS:
-            raise ModelPackageError(
-                f"{root / IP_INTERFACE}: the model takes {input_count} inputs, the service sends "
-                f"{register_map.N_INPUTS} (10 frames x 3 features)"
-            )
+        weights = _read_weights(weights_path, inputs, window)
+        normalisation = _read_normalisation(_verified(root, files, NORMALISATION), names)
+        input_format, output_format, project_name = _read_ports(root, manifest, inputs, window)
         return cls(
             folder=root,
             manifest=manifest,
@@ -139,6 +159,9 @@ class ModelPackage:
             weights_sha256=weights_sha256,
             content_sha256=manifest["content_sha256"],
             project_name=project_name,
+            window_frames=frames,
+            reference_frame=reference,
+            feature_names=names,
         )
 
     def hls_project_files(self) -> list[str]:
@@ -167,8 +190,18 @@ class ModelPackage:
             "model_id": f"0x{self.model_id:08X}",
             "input_format": str(self.input_format),
             "output_format": str(self.output_format),
+            "window": {"frames": self.window_frames, "reference_frame": self.reference_frame,
+                       "features": list(self.feature_names), "inputs": self.n_inputs},
             "platform": self.manifest.get("platform"),
         }
+
+
+def describe_window(frames: int, n_features: int) -> str:
+    """A window's shape as messages name it.
+
+    Example: ``describe_window(16, 3)`` -> ``'16 frames x 3 features (48 inputs)'``.
+    """
+    return f"{frames} frames x {n_features} features ({frames * n_features} inputs)"
 
 
 def _read_manifest(root: Path) -> dict[str, Any]:
@@ -184,6 +217,28 @@ def _read_manifest(root: Path) -> dict[str, Any]:
     if not isinstance(manifest.get("content_sha256"), str):
         raise ModelPackageError(f"{path}: no 'content_sha256'")
     return manifest
+
+
+def _read_window(root: Path, manifest: dict[str, Any]) -> tuple[int, int, tuple[str, ...]]:
+    """(window_frames, reference_frame, feature names) of the manifest's ``model`` section, checked."""
+    where = f"{root / MANIFEST}: model"
+    model = manifest.get("model")
+    if not isinstance(model, dict):
+        raise ModelPackageError(f"{where}: no 'model' section: the model's window is unknown")
+    frames, reference, names = (model.get(key) for key in ("window_frames", "reference_frame", "features"))
+    if isinstance(frames, bool) or not isinstance(frames, int) or frames < 1:
+        raise ModelPackageError(f"{where}.window_frames: expected a whole number of frames from 1, got {frames!r}")
+    if isinstance(reference, bool) or not isinstance(reference, int) or not 0 <= reference < frames:
+        raise ModelPackageError(f"{where}.reference_frame: expected a frame of the window (0 to {frames - 1}), "
+                                f"got {reference!r}")
+    if (not isinstance(names, list) or not names or not all(isinstance(n, str) and n for n in names)
+            or len(set(names)) != len(names)):
+        raise ModelPackageError(f"{where}.features: expected a list of distinct feature names, got {names!r}")
+    try:
+        register_map.check_input_count(frames * len(names))
+    except ValueError as error:
+        raise ModelPackageError(f"{where}: a window of {describe_window(frames, len(names))}: {error}") from error
+    return frames, reference, tuple(names)
 
 
 def _verified(root: Path, files: dict[str, Any], relative: str) -> Path:
@@ -202,7 +257,8 @@ def _verified(root: Path, files: dict[str, Any], relative: str) -> Path:
     return path
 
 
-def _read_weights(path: Path) -> dict[str, np.ndarray]:
+def _read_weights(path: Path, inputs: int, window: str) -> dict[str, np.ndarray]:
+    """The arrays of ``weights.npz``, whose first layer must take the window's ``inputs`` values."""
     try:
         with np.load(path) as data:
             weights = {name: np.asarray(data[name]) for name in data.files}
@@ -211,7 +267,40 @@ def _read_weights(path: Path) -> dict[str, np.ndarray]:
     missing = [name for name in REQUIRED_ARRAYS if name not in weights]
     if missing:
         raise ModelPackageError(f"{path}: missing arrays {missing}")
+    kernel = weights[FIRST_KERNEL]
+    if kernel.ndim != 2 or kernel.shape[0] != inputs:
+        raise ModelPackageError(f"{path}: {FIRST_KERNEL} has shape {kernel.shape}, the manifest's window is {window}")
     return weights
+
+
+def _read_normalisation(path: Path, names: tuple[str, ...]) -> Normalisation:
+    """The feature statistics, which must be those of the window's features."""
+    try:
+        normalisation = Normalisation.load(path)
+    except (ValueError, TypeError, KeyError) as error:
+        raise ModelPackageError(f"{path}: not valid feature statistics: {error}") from error
+    if tuple(normalisation.feature_names) != names:
+        raise ModelPackageError(f"{path}: statistics of features {list(normalisation.feature_names)}, "
+                                f"the manifest's window has {list(names)}")
+    return normalisation
+
+
+def _read_ports(
+    root: Path, manifest: dict[str, Any], inputs: int, window: str
+) -> tuple[register_map.FixedPoint, register_map.FixedPoint, str]:
+    """(input format, output format, top name) of the accelerator, which must take the window's ``inputs`` values."""
+    interface = _read_interface(root, manifest)
+    try:
+        input_format = register_map.FixedPoint.parse(interface["input_format"])
+        output_format = register_map.FixedPoint.parse(interface["output_format"])
+        input_count = int(interface.get("input_count", inputs))
+        project_name = str(interface.get("top") or manifest.get("config", {}).get("convert", {})["project_name"])
+    except (KeyError, ValueError, TypeError) as error:
+        raise ModelPackageError(f"{root / IP_INTERFACE}: bad accelerator interface: {error}") from error
+    if input_count != inputs:
+        raise ModelPackageError(f"{root / IP_INTERFACE}: the accelerator takes {input_count} inputs, "
+                                f"the manifest's window is {window}")
+    return input_format, output_format, project_name
 
 
 def _read_interface(root: Path, manifest: dict[str, Any]) -> dict[str, Any]:

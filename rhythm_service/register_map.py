@@ -65,6 +65,7 @@ SCRATCH = 0x020
 INPUT_BASE = 0x100
 INPUT_STRIDE = 4
 ADDRESS_SPAN = 0x1000
+MAX_INPUTS = (ADDRESS_SPAN - INPUT_BASE) // INPUT_STRIDE  # 960 INPUT registers fit in the span
 
 N_INPUTS = 30  # 10 frames x 3 features
 
@@ -159,6 +160,16 @@ def encode_input(value: float, fmt: FixedPoint) -> int:
     Example: ``hex(encode_input(-0.5, FixedPoint(16, 6)))`` -> ``'0xfe00'``.
     """
     return to_fixed(value, fmt) & ((1 << fmt.total) - 1)
+
+
+def check_input_count(count: int) -> int:
+    """``count`` when it is a number of inputs the map has registers for (1..``MAX_INPUTS``), else ValueError.
+
+    Example: ``check_input_count(48)`` -> 48; ``check_input_count(1000)`` raises ValueError.
+    """
+    if isinstance(count, bool) or not isinstance(count, int) or not 1 <= count <= MAX_INPUTS:
+        raise ValueError(f"{count!r} inputs do not fit the register map: INPUT[k] has room for 1 to {MAX_INPUTS}")
+    return count
 
 
 def input_offset(k: int) -> int:

@@ -1,4 +1,4 @@
-"""ModelPackage.load: the CI package's identity and formats, and a clear error for each broken package."""
+"""ModelPackage.load: the CI package's identity, formats and window, and a clear error for each broken package."""
 
 from __future__ import annotations
 
@@ -27,10 +27,23 @@ def test_loads_the_ci_package(package, model_package):
     assert package.input_format == rm.FixedPoint(16, 6) == package.output_format
     assert package.project_name == "beat_detector"
     assert (package.hls_project / "build_lib.sh").is_file()
-    assert package.weights["dense_1/kernel"].shape == (30, 16)
+    assert package.weights["dense_1/kernel"].shape == (package.n_inputs, 16)
     assert package.normalisation.clip == 8.0
     package.verify_hls_project()
     assert json.loads(json.dumps(package.describe()))["model_id"] == manifest["register_map"]["model_id"]
+
+
+def test_the_window_is_the_manifests(package, model_package):
+    model = json.loads((model_package / "manifest.json").read_text())["model"]
+    assert package.window_frames == model["window_frames"] and package.reference_frame == model["reference_frame"]
+    assert package.feature_names == tuple(model["features"]) and package.n_features == len(model["features"])
+    assert package.window_dims == (model["window_frames"], len(model["features"]))
+    assert package.n_inputs == model["window_frames"] * len(model["features"]) == package.manifest["ip"]["input_count"]
+    assert model["architecture"].startswith(f"window({package.window_frames}x{package.n_features}) -> QDense")
+    assert package.describe()["window"] == {"frames": package.window_frames, "reference_frame": package.reference_frame,
+                                            "features": list(package.feature_names), "inputs": package.n_inputs}
+    assert package.window_description == (f"{package.window_frames} frames x {package.n_features} features "
+                                          f"({package.n_inputs} inputs)")
 
 
 def test_missing_folder_and_manifest(tmp_path):
@@ -89,7 +102,7 @@ def test_interface_from_manifest_when_file_absent(package, tmp_path):
 
 @pytest.mark.parametrize(("relative", "changes", "message"), [
     ("hls/ip_interface.json", {"input_format": "float"}, "bad accelerator interface"),
-    ("hls/ip_interface.json", {"input_count": 40}, "takes 40 inputs"),
+    ("hls/ip_interface.json", {"input_count": 40}, r"takes 40 inputs, the manifest's window is \d+ frames x 3"),
     ("model/normalisation.json", {"sample_rate": 44100}, "not valid feature statistics"),
 ])
 def test_bad_content_in_a_consistent_package(package, tmp_path, relative, changes, message):
@@ -109,3 +122,56 @@ def test_manifest_weights_hash_must_match_file_table(package, tmp_path):
     (folder / "manifest.json").write_text(json.dumps(manifest))
     with pytest.raises(ModelPackageError, match=r"model.weights_sha256 0000"):
         ModelPackage.load(folder)
+
+
+def _with_model(package, tmp_path, **changes):
+    """A consistent copy of the package whose manifest's ``model`` section has ``changes`` (None deletes a key)."""
+    folder = package_copy(package, tmp_path)
+    manifest = json.loads((folder / "manifest.json").read_text())
+    manifest["model"].update(changes)
+    manifest["model"] = {key: value for key, value in manifest["model"].items() if value is not None}
+    (folder / "manifest.json").write_text(json.dumps(manifest))
+    rewrite_manifest(folder)
+    return folder
+
+
+@pytest.mark.parametrize(("changes", "message"), [
+    ({"window_frames": None}, r"model.window_frames: expected a whole number of frames from 1, got None"),
+    ({"window_frames": 0}, "model.window_frames: expected a whole number"),
+    ({"window_frames": "16"}, "model.window_frames: expected a whole number"),
+    ({"window_frames": True}, "model.window_frames: expected a whole number"),
+    ({"reference_frame": -1}, r"model.reference_frame: expected a frame of the window \(0 to \d+\), got -1"),
+    ({"window_frames": 4, "reference_frame": 4}, r"model.reference_frame: .*\(0 to 3\), got 4"),
+    ({"features": []}, "model.features: expected a list of distinct feature names"),
+    ({"features": ["a", "a", "b"]}, "model.features: expected a list of distinct feature names"),
+    ({"features": "abc"}, "model.features: expected a list"),
+    ({"window_frames": 400}, r"a window of 400 frames x 3 features \(1200 inputs\): .*1 to 960"),
+])
+def test_a_window_the_manifest_does_not_state_well_is_refused(package, tmp_path, changes, message):
+    with pytest.raises(ModelPackageError, match=message):
+        ModelPackage.load(_with_model(package, tmp_path, **changes))
+
+
+def test_a_manifest_without_its_model_section_is_refused(package, tmp_path):
+    folder = package_copy(package, tmp_path)
+    manifest = json.loads((folder / "manifest.json").read_text())
+    del manifest["model"]
+    (folder / "manifest.json").write_text(json.dumps(manifest))
+    rewrite_manifest(folder)
+    with pytest.raises(ModelPackageError, match="no 'model' section: the model's window is unknown"):
+        ModelPackage.load(folder)
+
+
+def test_a_window_the_weights_do_not_take_is_refused(package, tmp_path):
+    frames = package.window_frames + 6
+    with pytest.raises(ModelPackageError, match=rf"weights.npz: dense_1/kernel has shape \({package.n_inputs}, 16\), "
+                                                rf"the manifest's window is {frames} frames x 3 features"):
+        ModelPackage.load(_with_model(package, tmp_path, window_frames=frames))
+
+
+def test_statistics_of_other_features_are_refused(package, tmp_path):
+    names = ["a", "b", "c"]
+    with pytest.raises(ModelPackageError, match=r"normalisation.json: statistics of features \[.*\], "
+                                                r"the manifest's window has \['a', 'b', 'c'\]"):
+        ModelPackage.load(_with_model(package, tmp_path, features=names))
+
