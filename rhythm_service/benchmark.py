@@ -27,7 +27,6 @@ import numpy as np
 from rhythm_service.backends import BackendSettings
 from rhythm_service.backends.select import BackendUnavailable, select_backend
 from rhythm_service.config import ConfigError, ServiceConfig
-from rhythm_service.features import WINDOW_FRAMES
 from rhythm_service.model_package import ModelPackage
 
 BACKENDS = (("cpu fixed", "cpu", "fixed"), ("cpu float", "cpu", "float"), ("csim", "csim", "fixed"),
@@ -64,16 +63,19 @@ def _timed(call: Callable[[np.ndarray], object], batch: np.ndarray) -> float:
     return time.perf_counter() - started
 
 
-def sample_windows(count: int, seed: int = 0) -> np.ndarray:
-    """``count`` normalised feature windows (10 x 3), seeded: latency does not depend on the values."""
-    return np.random.default_rng(seed).normal(size=(count, WINDOW_FRAMES, 3)).clip(-8, 8).astype(np.float32)
+def sample_windows(count: int, dims: tuple[int, int], seed: int = 0) -> np.ndarray:
+    """``count`` normalised feature windows of ``dims`` (the package's frames x features), seeded.
+
+    Latency does not depend on the values. Example: ``sample_windows(100, package.window_dims).shape``.
+    """
+    return np.random.default_rng(seed).normal(size=(count, *dims)).clip(-8, 8).astype(np.float32)
 
 
 def measure_host(config: ServiceConfig, count: int = 2000, batch: int = 20000, budget_s: float = 10.0) -> dict:
     """Every backend that runs here with this configuration: latency, throughput, or why it was skipped."""
     package = ModelPackage.load(config.model_dir)
-    windows = sample_windows(max(count, 100))
-    batch_windows = sample_windows(batch, seed=1)
+    windows = sample_windows(max(count, 100), package.window_dims)
+    batch_windows = sample_windows(batch, package.window_dims, seed=1)
     results: dict[str, dict] = {}
     for label, choice, arithmetic in BACKENDS:
         settings: BackendSettings = dataclasses.replace(config.backend_settings(), choice=choice,
@@ -89,7 +91,7 @@ def measure_host(config: ServiceConfig, count: int = 2000, batch: int = 20000, b
         results[label] = row
         backend.close()
     return {"host": socket.gethostname(), "machine": platform.machine(), "python": platform.python_version(),
-            "model": package.release, "backends": results}
+            "model": package.release, "window": package.window_description, "backends": results}
 
 
 def main(argv: list[str] | None = None) -> int:

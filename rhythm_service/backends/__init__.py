@@ -9,11 +9,14 @@
 ``select_backend`` picks one for ``INFERENCE_BACKEND`` (``auto``: fpga when the device answers and
 its loaded design implements this model, else csim, else cpu) and says why.
 
+Every backend takes the window's shape from its model package (``package.window_dims``: frames x
+features, ``package.n_inputs`` values flattened frame-major): nothing here assumes a size.
+
 Example::
 
     package = ModelPackage.load("/srv/rhythm/current/model")
     backend, reasons = select_backend(BackendSettings(choice="auto"), package)
-    probabilities = backend.predict(windows)          # (N, 10, 3) normalised -> (N,)
+    probabilities = backend.predict(windows)          # (N, frames, features) normalised -> (N,)
 """
 
 from __future__ import annotations
@@ -32,11 +35,11 @@ class Backend(Protocol):
     name: str  # "fpga" | "csim" | "cpu"
 
     def predict(self, windows: np.ndarray) -> np.ndarray:
-        """Beat probabilities of normalised feature windows: float array (N, 10, 3) -> float64 array (N,)."""
+        """Beat probabilities of normalised feature windows: (N, frames, features) or (N, inputs) -> float64 (N,)."""
         ...
 
     def predict_one(self, window: np.ndarray) -> float:
-        """The beat probability of one normalised window (10, 3) or (30,) (the lean single-window path)."""
+        """The beat probability of one normalised window (frames, features) or (inputs,): the lean one-window path."""
         ...
 
     def health(self) -> dict[str, Any]:

@@ -17,10 +17,14 @@ One deliberate difference: an input outside the input type's range is saturated 
 ``register_map.to_fixed`` encodes it for the card, and as the csim backend clips it), where the
 bare C emulation would wrap. Normalised feature windows are clipped to +-8 and never get there.
 
+The window's shape is the package's (``package.window_dims``: frames x features, flattened
+frame-major into ``package.n_inputs`` values); the fixed-point network also checks that the
+packaged hls4ml project takes that many inputs.
+
 Example::
 
     backend = CpuBackend(ModelPackage.load(folder), arithmetic="fixed")
-    backend.predict(windows)                 # (N, 10, 3) -> (N,) float64
+    backend.predict(windows)                 # (N, frames, features) -> (N,) float64
     backend.predict_one(windows[0])          # float
 """
 
@@ -36,7 +40,6 @@ import numpy as np
 
 from rhythm_service.backends.hls_firmware import Firmware, FirmwareError, FixedType, Layer, read_firmware
 from rhythm_service.model_package import ModelPackage
-from rhythm_service.register_map import N_INPUTS
 
 ARITHMETICS = ("fixed", "float")
 CHUNK = 2048  # windows per block of a batch (keeps the intermediates in cache)
@@ -45,24 +48,27 @@ MAX_EXACT_BITS = 50  # float64 holds integers up to 2**53 exactly
 Step = Callable[[np.ndarray], np.ndarray]
 
 
-def check_windows(windows: Any) -> np.ndarray:
-    """``windows`` as a C-contiguous float64 (N, 30) array; ValueError for a wrong shape or NaN.
+def check_windows(windows: Any, dims: tuple[int, int]) -> np.ndarray:
+    """``windows`` as a C-contiguous float64 (N, frames x features) array; ValueError for a wrong shape or NaN.
 
-    Infinite values are allowed: like any out-of-range value they saturate to the input format.
+    ``dims`` is the model's window, (frames, features) (``package.window_dims``). Infinite values
+    are allowed: like any out-of-range value they saturate to the input format.
 
-    Accepts (N, 10, 3), (N, 30), or one window (10, 3) / (30,).
+    Accepts (N, frames, features), (N, inputs), or one window (frames, features) / (inputs,).
 
-    Example: ``check_windows(np.zeros((4, 10, 3))).shape`` -> ``(4, 30)``.
+    Example: ``check_windows(np.zeros((4, 16, 3)), (16, 3)).shape`` -> ``(4, 48)``.
     """
+    inputs = dims[0] * dims[1]
     array = np.asarray(windows, dtype=np.float64)
     if array.ndim >= 1 and array.size == 0 and array.shape[0] == 0:
-        return array.reshape(0, N_INPUTS)
-    if array.shape in ((10, 3), (N_INPUTS,)):
-        array = array.reshape(1, N_INPUTS)
-    elif array.ndim == 3 and array.shape[1:] == (10, 3):
-        array = array.reshape(len(array), N_INPUTS)
-    elif not (array.ndim == 2 and array.shape[1] == N_INPUTS):
-        raise ValueError(f"windows must have shape (N, 10, 3) or (N, 30), got {array.shape}")
+        return array.reshape(0, inputs)
+    if array.shape in (dims, (inputs,)):
+        array = array.reshape(1, inputs)
+    elif array.ndim == 3 and array.shape[1:] == dims:
+        array = array.reshape(len(array), inputs)
+    elif not (array.ndim == 2 and array.shape[1] == inputs):
+        raise ValueError(f"windows must have shape (N, {dims[0]}, {dims[1]}) or (N, {inputs}) for this model "
+                         f"({dims[0]} frames x {dims[1]} features), got {array.shape}")
     if np.isnan(array).any():
         raise ValueError("windows contain NaN")
     return np.ascontiguousarray(array)
@@ -220,8 +226,9 @@ class FixedNetwork:
         if firmware.input.quantization != "AP_TRN":
             raise FirmwareError(f"input type {firmware.input}: only AP_TRN inputs are supported")
         low, high = float(firmware.input.raw_min), float(firmware.input.raw_max)
-        self._scale = np.full(N_INPUTS, 2.0**firmware.input.fraction)
-        self._low, self._high = np.full(N_INPUTS, low), np.full(N_INPUTS, high)
+        inputs = firmware.input_count
+        self._scale = np.full(inputs, 2.0**firmware.input.fraction)
+        self._low, self._high = np.full(inputs, low), np.full(inputs, high)
         self.sigmoid_scalar: Callable[[float], float] | None = None
         steps: list[Step] = []
         fraction, bounds = firmware.input.fraction, (low, high)
@@ -327,21 +334,21 @@ class FixedNetwork:
         return sigmoid, (float(table.min()), float(table.max()))
 
     def encode(self, x: np.ndarray) -> np.ndarray:
-        """Input raw values of real windows (N, 30) or one (30,): truncated to the input type, saturated."""
+        """Input raw values of real windows (N, inputs) or one (inputs,): truncated to the input type, saturated."""
         raw = np.multiply(x, self._scale)
         np.floor(raw, out=raw)
         np.maximum(raw, self._low, out=raw)  # NaN stays NaN (np.maximum propagates it)
         return np.minimum(raw, self._high, out=raw)
 
     def run(self, x: np.ndarray) -> np.ndarray:
-        """Outputs (N,) float64 for real windows (N, 30) float64 (NaN-free: see ``check_windows``)."""
+        """Outputs (N,) float64 for real windows (N, inputs) float64 (NaN-free: see ``check_windows``)."""
         h = self.encode(x)
         for step in self.steps:
             h = step(h)
         return h.reshape(-1) * self.output_scale if self.output_scale != 1.0 else h.reshape(-1)
 
     def run_one(self, x: np.ndarray) -> float:
-        """The output for one real window (30,) float64 (NaN for a window holding NaN).
+        """The output for one real window (inputs,) float64 (NaN for a window holding NaN).
 
         The batch steps on 1-D arrays, then (when the net ends in dense(1) + sigmoid) a dot product
         and a table lookup in Python scalars.
@@ -385,19 +392,19 @@ class FloatNetwork:
         return h @ self.layers[-1][0] + self.layers[-1][1]
 
     def run(self, x: np.ndarray) -> np.ndarray:
-        """Outputs (N,) float64 for real windows (N, 30)."""
+        """Outputs (N,) float64 for real windows (N, inputs)."""
         logits = self._hidden(x).reshape(-1).astype(np.float64)
         return 1.0 / (1.0 + np.exp(-logits))
 
     def run_one(self, x: np.ndarray) -> float:
-        """The output for one real window (30,)."""
+        """The output for one real window (inputs,)."""
         return float(1.0 / (1.0 + np.exp(-self._hidden(x)[:1].astype(np.float64)))[0])  # as ``run`` computes it
 
 
 class CpuBackend:
     """Numpy inference from a model package, ``fixed`` (equal to the C emulation) or ``float`` (Keras).
 
-    Example: ``CpuBackend(package).predict(np.zeros((2, 10, 3)))`` -> array of 2 probabilities.
+    Example: ``CpuBackend(package).predict(np.zeros((2, *package.window_dims)))`` -> array of 2 probabilities.
     """
 
     name = "cpu"
@@ -409,16 +416,19 @@ class CpuBackend:
         self.arithmetic = arithmetic
         if arithmetic == "fixed":
             firmware = read_firmware(package.hls_project, package.project_name)
+            if firmware.input_count != package.n_inputs:
+                raise FirmwareError(f"the hls4ml project's network takes {firmware.input_count} inputs, the "
+                                    f"package's window is {package.window_description}")
             self.network: FixedNetwork | FloatNetwork = FixedNetwork(firmware, package.weights)
         else:
             self.network = FloatNetwork(package.weights)
 
     def predict(self, windows: Any) -> np.ndarray:
-        """Beat probabilities (N,) float64 of normalised windows (N, 10, 3) or (N, 30).
+        """Beat probabilities (N,) float64 of normalised windows (N, frames, features) or (N, inputs).
 
-        Example: ``backend.predict(features.windows(stats.apply(frames)))``.
+        Example: ``backend.predict(np.zeros((5, *package.window_dims)))``.
         """
-        x = check_windows(windows)
+        x = check_windows(windows, self.package.window_dims)
         if len(x) <= CHUNK:
             return self.network.run(x)
         out = np.empty(len(x))
@@ -427,14 +437,16 @@ class CpuBackend:
         return out
 
     def predict_one(self, window: Any) -> float:
-        """The beat probability of one normalised window (10, 3) or (30,) (the lean single-window path).
+        """The beat probability of one normalised window (frames, features) or (inputs,) (the lean single-window path).
 
-        Example: ``backend.predict_one(np.zeros((10, 3)))`` -> ``0.1...``.
+        Example: ``backend.predict_one(np.zeros(package.window_dims))`` -> ``0.1...``.
         """
         x = np.asarray(window, dtype=np.float64)
-        if x.size != N_INPUTS:
-            raise ValueError(f"a window has shape (10, 3) or (30,), got {x.shape}")
-        value = self.network.run_one(x.reshape(N_INPUTS))
+        inputs = self.package.n_inputs
+        if x.size != inputs:
+            frames, features = self.package.window_dims
+            raise ValueError(f"a window has shape ({frames}, {features}) or ({inputs},) for this model, got {x.shape}")
+        value = self.network.run_one(x.reshape(inputs))
         if value != value:
             raise ValueError("the window contains NaN")
         return value

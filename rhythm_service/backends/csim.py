@@ -14,7 +14,7 @@ as it does on the card (``register_map.to_fixed``) instead of wrapping.
 Example::
 
     backend = CsimBackend(package, build_dir=Path("/var/cache/rhythm/csim"))
-    backend.predict(windows)          # (N, 10, 3) -> (N,) float64, bit-exact C emulation
+    backend.predict(windows)          # (N, frames, features) -> (N,) float64, bit-exact C emulation
 """
 
 from __future__ import annotations
@@ -118,7 +118,7 @@ def build_library(package: ModelPackage, build_dir: Path | None = None) -> Path:
 class CsimBackend:
     """hls4ml's C emulation of the packaged model through ctypes.
 
-    Example: ``CsimBackend(package).predict(np.zeros((3, 10, 3)))``.
+    Example: ``CsimBackend(package).predict(np.zeros((3, *package.window_dims)))``.
     """
 
     name = "csim"
@@ -139,14 +139,14 @@ class CsimBackend:
         fmt = package.input_format
         self._low = fmt.minimum / (1 << fmt.fraction_bits)
         self._high = fmt.maximum / (1 << fmt.fraction_bits)
-        self.predict(np.zeros((1, 30)))  # loads the weights and the sigmoid table (static state) once
+        self.predict(np.zeros((1, package.n_inputs)))  # loads the weights and the sigmoid table (static state) once
 
     def predict(self, windows: Any) -> np.ndarray:
-        """Beat probabilities (N,) float64 of normalised windows (N, 10, 3) or (N, 30).
+        """Beat probabilities (N,) float64 of normalised windows (N, frames, features) or (N, inputs).
 
         Example: ``backend.predict(windows[:100])``.
         """
-        x = np.clip(check_windows(windows), self._low, self._high)
+        x = np.clip(check_windows(windows, self.package.window_dims), self._low, self._high)
         out = np.empty(len(x), dtype=np.float64)
         pointer_type = ctypes.POINTER(ctypes.c_double)
         base, out_base, row = x.ctypes.data, out.ctypes.data, x.strides[0]
@@ -155,9 +155,9 @@ class CsimBackend:
         return out
 
     def predict_one(self, window: Any) -> float:
-        """The beat probability of one normalised window (10, 3) or (30,).
+        """The beat probability of one normalised window (frames, features) or (inputs,).
 
-        Example: ``backend.predict_one(np.zeros((10, 3)))``.
+        Example: ``backend.predict_one(np.zeros(package.window_dims))``.
         """
         return float(self.predict(window)[0])
 

@@ -2,17 +2,18 @@
 
 At start: find the slot's application PF (``FPGA_DEVICE``/``FPGA_SLOT``), map its BAR0, and check
 that the loaded design is the beat accelerator (DESIGN_ID) for this package's model (MODEL_ID,
-FORMAT, INPUT_COUNT), and that the BAR path works (SCRATCH write/read-back). Any mismatch is an
-``FpgaError`` that says what is loaded and what was expected.
+FORMAT, and INPUT_COUNT = the package's window, ``package.n_inputs``), and that the BAR path works
+(SCRATCH write/read-back). Any mismatch is an ``FpgaError`` that says what is loaded and what was
+expected.
 
-One inference: write INPUT[0..29] (the window in the input format, saturated), write CONTROL = 1,
-poll until CONTROL reads 0 **and** STATUS has DONE (timeout ``fpga_timeout_s``), read OUTPUT.
-Waiting for CONTROL to read 0 as well as for DONE is what makes the protocol safe on a
-shared-memory stand-in of the card (the sandbox's, or a test's), where the host's start write
-sits in memory until the emulating thread takes it and the previous DONE is still visible until
-then; on the hardware CONTROL always reads 0, so the extra condition costs one read. A batch is
-a loop of inferences. The poll loop yields the CPU between reads (``os.sched_yield``), so a card
-emulated in the same process still gets to run.
+One inference: write INPUT[0..n-1] (the window in the input format, saturated; n is the
+package's ``n_inputs``), write CONTROL = 1, poll until CONTROL reads 0 **and** STATUS has DONE
+(timeout ``fpga_timeout_s``), read OUTPUT. Waiting for CONTROL to read 0 as well as for DONE is
+what makes the protocol safe on a shared-memory stand-in of the card (the sandbox's, or a
+test's), where the host's start write sits in memory until the emulating thread takes it and the
+previous DONE is still visible until then; on the hardware CONTROL always reads 0, so the extra
+condition costs one read. A batch is a loop of inferences. The poll loop yields the CPU between
+reads (``os.sched_yield``), so a card emulated in the same process still gets to run.
 
 The card has one register block: inferences are serialised by a thread lock and an ``flock`` on
 the device file, so several threads or worker processes can share it.
@@ -20,7 +21,7 @@ the device file, so several threads or worker processes can share it.
 Example::
 
     backend = FpgaBackend(package, BackendSettings(choice="fpga", fpga_slot=0))
-    backend.predict(windows)            # (N, 10, 3) -> (N,) float64
+    backend.predict(windows)            # (N, frames, features) -> (N,) float64
     backend.health()["model_id_matches"]
 """
 
@@ -70,7 +71,7 @@ class FpgaBackend:
         fmt = package.input_format
         self._scale = float(1 << fmt.fraction_bits)
         self._low, self._high, self._mask = fmt.minimum, fmt.maximum, (1 << fmt.total) - 1
-        self._input_words = range(rm.INPUT_BASE // 4, rm.INPUT_BASE // 4 + rm.N_INPUTS)
+        self._input_words = range(rm.INPUT_BASE // 4, rm.INPUT_BASE // 4 + package.n_inputs)
         try:
             self.check_design()
         except BaseException:
@@ -99,9 +100,12 @@ class FpgaBackend:
             raise FpgaError(f"{where} runs model 0x{found['MODEL_ID']:08X}, the package "
                             f"{self.package.release} is model 0x{self.package.model_id:08X}: load the AFI "
                             f"built from this package{expected_agfi}")
-        if found["FORMAT"] != self.package.format_word or found["INPUT_COUNT"] != rm.N_INPUTS:
-            raise FpgaError(f"{where}: FORMAT 0x{found['FORMAT']:08X} / INPUT_COUNT {found['INPUT_COUNT']}, "
-                            f"expected 0x{self.package.format_word:08X} / {rm.N_INPUTS}")
+        if found["INPUT_COUNT"] != self.package.n_inputs:
+            raise FpgaError(f"{where}: the loaded design takes {found['INPUT_COUNT']} inputs (INPUT_COUNT), the "
+                            f"package {self.package.release}'s window is {self.package.window_description}: load "
+                            f"the AFI built from this package{expected_agfi}")
+        if found["FORMAT"] != self.package.format_word:
+            raise FpgaError(f"{where}: FORMAT 0x{found['FORMAT']:08X}, expected 0x{self.package.format_word:08X}")
         probe = 0x5A5A_0000 | (os.getpid() & 0xFFFF)
         with self._exclusive:
             self.bar.poke(rm.SCRATCH, probe)
@@ -131,27 +135,27 @@ class FpgaBackend:
         return rm.decode_output(int(registers[OUTPUT_WORD]), self.package.output_format)
 
     def predict(self, windows: Any) -> np.ndarray:
-        """Beat probabilities (N,) float64 of normalised windows (N, 10, 3) or (N, 30), one inference each.
+        """Beat probabilities (N,) of normalised windows (N, frames, features) or (N, inputs), one inference each.
 
-        Example: ``backend.predict(np.zeros((2, 10, 3)))``.
+        Example: ``backend.predict(np.zeros((2, *package.window_dims)))``.
         """
-        encoded = self._encode(check_windows(windows))
+        encoded = self._encode(check_windows(windows, self.package.window_dims))
         with self._exclusive:
             return np.array([self._infer(words) for words in encoded], dtype=np.float64)
 
     def predict_one(self, window: Any) -> float:
-        """The beat probability of one normalised window (10, 3) or (30,).
+        """The beat probability of one normalised window (frames, features) or (inputs,).
 
-        Example: ``backend.predict_one(np.zeros((10, 3)))``.
+        Example: ``backend.predict_one(np.zeros(package.window_dims))``.
         """
-        (words,) = self._encode(check_windows(window))
+        (words,) = self._encode(check_windows(window, self.package.window_dims))
         with self._exclusive:
             return self._infer(words)
 
     # ------------------------------------------------------------------ reporting
 
     def health(self) -> dict[str, Any]:
-        """Device, slot, design and model ids (and whether they match), expected AFI, last CYCLES."""
+        """Device, slot, design and model ids (and whether they match), input count, expected AFI, last CYCLES."""
         found = self.identity()
         return {
             "backend": self.name,
@@ -162,6 +166,7 @@ class FpgaBackend:
             "model_id": f"0x{found['MODEL_ID']:08X}",
             "expected_model_id": f"0x{self.package.model_id:08X}",
             "model_id_matches": found["DESIGN_ID"] == rm.DESIGN_ID and found["MODEL_ID"] == self.package.model_id,
+            "input_count": found["INPUT_COUNT"],
             "expected_agfi": self.settings.fpga_agfi or None,
             "last_cycles": self.bar.peek(rm.CYCLES),
             "model": self.package.describe(),

@@ -102,6 +102,11 @@ class Firmware:
     output: FixedType
     layers: tuple[Layer, ...]
 
+    @property
+    def input_count(self) -> int:
+        """How many input values the top takes (its first layer's ``n_in``)."""
+        return self.layers[0].n_in
+
 
 def read_types(defines_h: str) -> dict[str, FixedType]:
     """The fixed-point typedefs of ``defines.h`` (other typedefs are skipped).

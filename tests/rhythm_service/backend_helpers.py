@@ -5,8 +5,9 @@ are used by importing them: ``from tests.rhythm_service.backend_helpers import p
 
 ``TestCard`` lays out a sysfs-like PCI tree (``<root>/<dbdf>/{vendor,device,resource0}``) and serves
 the beat accelerator's register block (``register_map``) on the mapped 4 KiB ``resource0`` from a
-thread: on CONTROL bit 0 it sets STATUS BUSY, clears CONTROL, decodes INPUT[0..29], computes, writes
-OUTPUT and CYCLES, then STATUS DONE | IDLE. Deliberately small: the sandbox's card (fpgaops.sandbox.card)
+thread: on CONTROL bit 0 it sets STATUS BUSY, clears CONTROL, decodes INPUT[0..n-1] (n the package's
+``n_inputs``, reported in INPUT_COUNT) into a window of the package's shape, computes, writes OUTPUT
+and CYCLES, then STATUS DONE | IDLE. Deliberately small: the sandbox's card (fpgaops.sandbox.card)
 is the full stand-in.
 
 Example::
@@ -53,7 +54,10 @@ def cpu_fixture(package) -> CpuBackend:
 
 
 def held_out_windows(package: ModelPackage) -> np.ndarray:
-    """Every window (n, 10, 3) of the CI model's held-out test songs, normalised with the package's statistics."""
+    """Every window (n, frames, features) of the CI model's held-out test songs, normalised with its statistics.
+
+    The CI package's window is the code's default one (``features.windows``' default).
+    """
     with np.load(WORK / "generate" / "test.npz") as data:
         frames, offsets = data["features"], data["frame_offsets"]
     songs = [frames[offsets[i] : offsets[i + 1]] for i in range(len(offsets) - 1)]
@@ -89,7 +93,7 @@ class TestCard:
 
     def __init__(self, root: Path, package: ModelPackage, predict_one: Callable[[np.ndarray], float], *,
                  dbdf: str = "0000:00:1e.0", device_id: int = CARD_DEVICE_ID, model_id: int | None = None,
-                 design_id: int = rm.DESIGN_ID, answers: bool = True) -> None:
+                 design_id: int = rm.DESIGN_ID, input_count: int | None = None, answers: bool = True) -> None:
         self.root, self.dbdf, self.package = Path(root), dbdf, package
         self.predict_one, self.answers = predict_one, answers
         self.starts = 0
@@ -98,7 +102,8 @@ class TestCard:
         self._map = mmap.mmap(self._fd, rm.ADDRESS_SPAN, mmap.MAP_SHARED)
         self.words = memoryview(self._map).cast("I")
         identity = {rm.DESIGN_ID_OFFSET: design_id, rm.MODEL_ID: package.model_id if model_id is None else model_id,
-                    rm.FORMAT: package.format_word, rm.INPUT_COUNT: rm.N_INPUTS, rm.STATUS: rm.STATUS_IDLE}
+                    rm.FORMAT: package.format_word, rm.STATUS: rm.STATUS_IDLE,
+                    rm.INPUT_COUNT: package.n_inputs if input_count is None else input_count}
         for offset, value in identity.items():
             self.words[offset // 4] = value
         self._stop = threading.Event()
@@ -124,8 +129,8 @@ class TestCard:
             started = time.perf_counter_ns()
             words[rm.STATUS // 4] = rm.STATUS_BUSY
             words[rm.CONTROL // 4] = 0
-            raw = [words[rm.input_offset(k) // 4] for k in range(rm.N_INPUTS)]
-            window = np.array([rm.from_fixed(word, fmt) for word in raw]).reshape(10, 3)
+            raw = [words[rm.input_offset(k) // 4] for k in range(self.package.n_inputs)]
+            window = np.array([rm.from_fixed(word, fmt) for word in raw]).reshape(self.package.window_dims)
             words[rm.OUTPUT // 4] = rm.to_fixed(self.predict_one(window), self.package.output_format) & 0xFFFFFFFF
             words[rm.CYCLES // 4] = (time.perf_counter_ns() - started) // 4
             self.starts += 1

@@ -38,7 +38,8 @@ def test_fixed_equals_the_c_emulation_on_every_test_window(package, windows, csi
 
 def test_fixed_equals_the_c_emulation_over_the_whole_input_range(package, csim):
     rng = np.random.default_rng(5)
-    x = np.concatenate([rng.normal(0, 4, (3000, 10, 3)), rng.uniform(-40, 40, (3000, 10, 3))])  # saturating too
+    shape = (3000, *package.window_dims)
+    x = np.concatenate([rng.normal(0, 4, shape), rng.uniform(-40, 40, shape)])  # saturating too
     assert np.array_equal(CpuBackend(package, "fixed").predict(x), csim.predict(x))
 
 
@@ -59,21 +60,22 @@ def test_single_window_path_equals_batch(package, windows, arithmetic):
     backend = CpuBackend(package, arithmetic)
     batch = backend.predict(windows[:300])
     assert [backend.predict_one(w) for w in windows[:300]] == batch.tolist()
-    assert backend.predict_one(windows[0].reshape(30).tolist()) == batch[0]
-    assert backend.predict(windows[:5].reshape(5, 30)).tolist() == batch[:5].tolist()
-    assert backend.predict(np.zeros((0, 10, 3))).shape == (0,)
+    assert backend.predict_one(windows[0].reshape(package.n_inputs).tolist()) == batch[0]
+    assert backend.predict(windows[:5].reshape(5, package.n_inputs)).tolist() == batch[:5].tolist()
+    assert backend.predict(np.zeros((0, *package.window_dims))).shape == (0,)
 
 
 @pytest.mark.parametrize("arithmetic", ["fixed", "float"])
-@pytest.mark.parametrize("bad", [np.zeros((2, 10, 4)), np.zeros((3, 29)), np.zeros((10,)), [[1, 2], [3]], "text"])
+@pytest.mark.parametrize("bad", [lambda f, c: np.zeros((2, f, c + 1)), lambda f, c: np.zeros((3, f * c - 1)),
+                                 lambda f, c: np.zeros((f,)), lambda f, c: [[1, 2], [3]], lambda f, c: "text"])
 def test_bad_shapes_are_refused(package, arithmetic, bad):
     with pytest.raises(ValueError):
-        CpuBackend(package, arithmetic).predict(bad)
+        CpuBackend(package, arithmetic).predict(bad(*package.window_dims))
 
 
 @pytest.mark.parametrize("arithmetic", ["fixed", "float"])
 def test_nan_is_refused(package, arithmetic):
-    window = np.zeros((10, 3))
+    window = np.zeros(package.window_dims)
     window[4, 1] = np.nan
     backend = CpuBackend(package, arithmetic)
     with pytest.raises(ValueError, match="NaN"):
@@ -81,12 +83,12 @@ def test_nan_is_refused(package, arithmetic):
     with pytest.raises(ValueError, match="NaN"):
         backend.predict_one(window)
     with pytest.raises(ValueError, match="shape"):
-        backend.predict_one(np.zeros(31))
+        backend.predict_one(np.zeros(package.n_inputs + 1))
 
 
 def test_infinite_and_huge_inputs_saturate(package):
     backend = CpuBackend(package, "fixed")
-    window = np.zeros((10, 3))
+    window = np.zeros(package.window_dims)
     window[0, 0] = np.inf
     saturated = window.copy()
     saturated[0, 0] = 31.999
@@ -145,4 +147,4 @@ def test_unsupported_layer_is_a_clear_error(package, tmp_path):
     copy = ModelPackage.load(folder)
     with pytest.raises(FirmwareError, match="nnet::softmax is not supported"):
         CpuBackend(copy, "fixed")
-    assert CpuBackend(copy, "float").predict(np.zeros((1, 10, 3))).shape == (1,)
+    assert CpuBackend(copy, "float").predict(np.zeros((1, *package.window_dims))).shape == (1,)

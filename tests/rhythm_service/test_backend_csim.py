@@ -58,10 +58,10 @@ def test_batch_and_single_agree_and_inputs_saturate(package, tmp_path):
     x = held_out_windows(package)[:200]
     batch = backend.predict(x)
     assert [backend.predict_one(w) for w in x[:20]] == batch[:20].tolist()
-    huge = np.full((1, 10, 3), 1e6)
-    assert backend.predict(huge)[0] == backend.predict(np.full((1, 10, 3), 31.999))[0]
+    shape = (1, *package.window_dims)
+    assert backend.predict(np.full(shape, 1e6))[0] == backend.predict(np.full(shape, 31.999))[0]
     with pytest.raises(ValueError, match="NaN"):
-        backend.predict(np.full((1, 10, 3), np.nan))
+        backend.predict(np.full(shape, np.nan))
 
 
 def test_missing_compiler_is_a_clear_error(package, tmp_path, monkeypatch):
