@@ -22,14 +22,16 @@ New:
   ``audio/*`` or ``application/octet-stream`` Content-Type); options ``method`` (dp | peaks) and
   ``threshold`` (0-1) as form fields or query parameters. Answers ``beats``, ``tempo``,
   ``probabilities`` (one per frame), ``backend``, ``timings_ms`` and the audio's facts;
-- ``POST /api/predict`` ``{"windows": [[[f, f, f] x 10], ...], "normalised": false}``: the beat
+- ``POST /api/predict`` ``{"windows": [[[f, f, f] x frames], ...], "normalised": false}``: the beat
   probability of each window (raw features, normalised with the model's statistics, unless
-  ``normalised`` is true): ``probabilities``, ``count``, ``backend``, ``inference_ms``;
+  ``normalised`` is true): ``probabilities``, ``count``, ``backend``, ``inference_ms``. A window's
+  shape is the model package's (``frames`` x features, its manifest's ``model`` section; /health
+  shows it as ``model.window``); a window of another shape is a 400 naming the expected one;
 - ``GET /metrics``: Prometheus text format.
 
 Example::
 
-    curl -s localhost:5001/api/predict -d '{"windows": [[[0,0,0],[0,0,0],...]]}'
+    curl -s localhost:5001/api/predict -d '{"windows": [[[0,0,0],[0,0,0],...]]}'   # window_frames rows
 """
 
 from __future__ import annotations
@@ -54,6 +56,7 @@ from rhythm_service.validation import (
     number_array,
     obj,
     string,
+    windows_layout,
 )
 
 api = Blueprint("api", __name__)
@@ -225,15 +228,16 @@ def _form_number(name: str, default: float, low: float, high: float) -> float:
 
 @api.post("/api/predict")
 def predict() -> Any:
-    """Beat probabilities of a batch of 10 x 3 feature windows."""
+    """Beat probabilities of a batch of feature windows of the model's shape (frames x features)."""
     service = _service()
+    shape = service.package.window_dims
     body = json_object(request.get_data())
     if "windows" not in body:
-        raise InvalidInput("windows: missing; send {\"windows\": [[[f, f, f] x 10], ...]}")
+        raise InvalidInput(f"windows: missing; send {{\"windows\": {windows_layout(shape)}}}")
     normalised = body.get("normalised", False)
     if not isinstance(normalised, bool):
         raise InvalidInput("normalised: expected true or false")
-    windows = feature_windows(body["windows"], max_windows=service.config.max_windows)
+    windows = feature_windows(body["windows"], shape=shape, max_windows=service.config.max_windows)
     probabilities, seconds = service.detector.predict(windows, normalised=normalised)
     return jsonify({"probabilities": [float(p) for p in probabilities], "count": len(probabilities),
                     "backend": service.backend.name, "inference_ms": round(seconds * 1000, 4)})

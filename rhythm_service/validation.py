@@ -19,8 +19,6 @@ from typing import Any
 
 import numpy as np
 
-from rhythm_service.features import N_FEATURES, WINDOW_FRAMES
-
 MISSING = object()
 INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1  # the error generator decodes "beat" into a Go int
 
@@ -200,22 +198,33 @@ def number_array(container: dict, key: str, *, max_items: int, low: float, high:
     return [float(v) for v in values]
 
 
-def feature_windows(value: Any, *, max_windows: int, path: str = "windows") -> np.ndarray:
-    """A batch of ``WINDOW_FRAMES`` x ``N_FEATURES`` windows of finite numbers as float32 (N, 10, 3).
+def windows_layout(shape: tuple[int, int]) -> str:
+    """How a batch of windows of ``shape`` (frames, features) is written in JSON, for messages.
 
-    Example: ``feature_windows([[[0.0, 0.0, 0.0]] * 10], max_windows=10).shape`` -> ``(1, 10, 3)``.
+    Example: ``windows_layout((16, 3))`` -> ``'[[[f, f, f] x 16 frames], ...]'``.
     """
-    shape = f"[[[f, f, f] x {WINDOW_FRAMES}], ...]"
+    frames, features = shape
+    return f"[[[{', '.join(['f'] * features)}] x {frames} frames], ...]"
+
+
+def feature_windows(value: Any, *, shape: tuple[int, int], max_windows: int, path: str = "windows") -> np.ndarray:
+    """A batch of windows of finite numbers as float32 (N, frames, features), each of the model's ``shape``.
+
+    ``shape`` is (frames, features), the model package's window (``package.window_dims``).
+
+    Example: ``feature_windows([[[0.0, 0.0, 0.0]] * 16], shape=(16, 3), max_windows=10).shape`` -> ``(1, 16, 3)``.
+    """
+    frames, features = shape
     if not isinstance(value, list):
-        raise InvalidInput(f"{path}: expected an array of windows {shape}, got {_kind(value)}")
+        raise InvalidInput(f"{path}: expected an array of windows {windows_layout(shape)}, got {_kind(value)}")
     if not 1 <= len(value) <= max_windows:
         raise InvalidInput(f"{path}: expected 1 to {max_windows} windows, got {len(value)}")
     for i, window in enumerate(value):
-        if not isinstance(window, list) or len(window) != WINDOW_FRAMES:
-            raise InvalidInput(f"{path}[{i}]: expected {WINDOW_FRAMES} frames of {N_FEATURES} numbers")
+        if not isinstance(window, list) or len(window) != frames:
+            raise InvalidInput(f"{path}[{i}]: expected {frames} frames of {features} numbers (the model's window)")
         for j, frame in enumerate(window):
-            if not isinstance(frame, list) or len(frame) != N_FEATURES:
-                raise InvalidInput(f"{path}[{i}][{j}]: expected {N_FEATURES} numbers")
+            if not isinstance(frame, list) or len(frame) != features:
+                raise InvalidInput(f"{path}[{i}][{j}]: expected {features} numbers (one frame of the model's window)")
             for k, item in enumerate(frame):
                 if isinstance(item, bool) or not isinstance(item, int | float):
                     raise InvalidInput(f"{path}[{i}][{j}][{k}]: expected a number, got {_kind(item)}")

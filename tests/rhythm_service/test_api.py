@@ -15,7 +15,8 @@ from rhythm_service.app import close_app, create_app, service_of
 from rhythm_service.backends.cpu import CpuBackend
 from tests.rhythm_service.service_helpers import RecordingErrgen, service_config
 
-WINDOW = [[0.5, 1200.0, 2500.0]] * features.WINDOW_FRAMES  # one raw feature window (10 frames x 3)
+FRAMES = features.WINDOW_FRAMES  # the CI package's window: the code's default (checked in the predict tests)
+WINDOW = [[0.5, 1200.0, 2500.0]] * FRAMES  # one raw feature window (FRAMES frames x 3)
 
 
 @pytest.fixture(scope="module")
@@ -176,7 +177,8 @@ def test_status_keeps_the_original_fields_with_their_types(client) -> None:
 def test_predict_equals_the_backend_on_normalised_windows(app, client) -> None:
     service = service_of(app)
     rng = np.random.default_rng(3)
-    raw = np.abs(rng.normal([1.0, 1500.0, 3000.0], [1.0, 500.0, 1000.0], size=(7, 10, 3))).round(3)
+    assert service.package.window_dims == (FRAMES, 3)
+    raw = np.abs(rng.normal([1.0, 1500.0, 3000.0], [1.0, 500.0, 1000.0], size=(7, FRAMES, 3))).round(3)
     status, body = post(client, "/api/predict", {"windows": raw.tolist()})
     expected = CpuBackend(service.package).predict(service.package.normalisation.apply(raw.astype(np.float32)))
     assert status == 200 and body["count"] == 7 and body["backend"] == "cpu" and body["inference_ms"] >= 0
@@ -187,24 +189,25 @@ def test_predict_equals_the_backend_on_normalised_windows(app, client) -> None:
 
 
 def test_predict_accepts_integers_and_one_window(client) -> None:
-    status, body = post(client, "/api/predict", {"windows": [[[0, 1000, 2000]] * 10]})
+    status, body = post(client, "/api/predict", {"windows": [[[0, 1000, 2000]] * FRAMES]})
     assert status == 200 and len(body["probabilities"]) == 1 and 0.0 <= body["probabilities"][0] <= 1.0
 
 
 @pytest.mark.parametrize(("body", "words"), [
-    ({}, ["windows: missing"]),
+    ({}, ["windows: missing", f"[[[f, f, f] x {FRAMES} frames], ...]"]),
     ({"windows": None}, ["windows", "array of windows"]),
     ({"windows": []}, ["1 to 50 windows"]),
     ({"windows": [WINDOW] * 51}, ["1 to 50 windows", "51"]),
-    ({"windows": WINDOW}, ["windows[0]", "10 frames"]),
-    ({"windows": [WINDOW[:9]]}, ["windows[0]", "10 frames"]),
-    ({"windows": [[[0.0, 0.0]] * 10]}, ["windows[0][0]", "3 numbers"]),
-    ({"windows": [[[0.0, 0.0, 0.0, 0.0]] * 10]}, ["windows[0][0]", "3 numbers"]),
-    ({"windows": [WINDOW, [[0.0, "1", 0.0]] * 10]}, ["windows[1][0][1]", "a string"]),
-    ({"windows": [[[0.0, True, 0.0]] * 10]}, ["windows[0][0][1]", "a boolean"]),
-    ({"windows": [[[0.0, None, 0.0]] * 10]}, ["windows[0][0][1]", "null"]),
-    ({"windows": [[[0.0, 1e39, 0.0]] * 10]}, ["windows[0][0][1]", "float32 range"]),
-    ({"windows": [[[0.0, 10**400, 0.0]] * 10]}, ["too large"]),
+    ({"windows": WINDOW}, ["windows[0]", f"{FRAMES} frames"]),
+    ({"windows": [WINDOW[:-1]]}, ["windows[0]", f"{FRAMES} frames of 3 numbers"]),
+    ({"windows": [WINDOW + WINDOW[:1]]}, ["windows[0]", f"{FRAMES} frames of 3 numbers"]),
+    ({"windows": [[[0.0, 0.0]] * FRAMES]}, ["windows[0][0]", "3 numbers"]),
+    ({"windows": [[[0.0, 0.0, 0.0, 0.0]] * FRAMES]}, ["windows[0][0]", "3 numbers"]),
+    ({"windows": [WINDOW, [[0.0, "1", 0.0]] * FRAMES]}, ["windows[1][0][1]", "a string"]),
+    ({"windows": [[[0.0, True, 0.0]] * FRAMES]}, ["windows[0][0][1]", "a boolean"]),
+    ({"windows": [[[0.0, None, 0.0]] * FRAMES]}, ["windows[0][0][1]", "null"]),
+    ({"windows": [[[0.0, 1e39, 0.0]] * FRAMES]}, ["windows[0][0][1]", "float32 range"]),
+    ({"windows": [[[0.0, 10**400, 0.0]] * FRAMES]}, ["too large"]),
     ({"windows": [WINDOW], "normalised": "yes"}, ["normalised", "true or false"]),
 ])
 def test_predict_refuses_wrong_shapes_and_types_with_400(client, body, words) -> None:

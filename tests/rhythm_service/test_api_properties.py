@@ -9,6 +9,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from rhythm_service import features
 from rhythm_service.app import close_app, create_app, service_of
 from tests.rhythm_service.service_helpers import free_port, service_config
 
@@ -21,13 +22,14 @@ scalars = st.one_of(st.none(), st.booleans(), numbers, st.text(max_size=20))
 json_values = st.recursive(scalars, lambda inner: st.one_of(st.lists(inner, max_size=5),
                                                             st.dictionaries(st.text(max_size=8), inner, max_size=5)),
                            max_leaves=30)
+FRAMES = features.WINDOW_FRAMES  # the CI package's window: the code's default
 frames = st.lists(st.one_of(numbers, scalars), min_size=2, max_size=4)
-windows = st.lists(st.lists(frames, min_size=9, max_size=11), min_size=0, max_size=4)
+windows = st.lists(st.lists(frames, min_size=FRAMES - 1, max_size=FRAMES + 1), min_size=0, max_size=4)
 predict_bodies = st.one_of(
     json_values,
     st.fixed_dictionaries({"windows": windows}, optional={"normalised": scalars}),
-    st.fixed_dictionaries({"windows": st.lists(st.lists(st.lists(numbers, min_size=3, max_size=3), min_size=10,
-                                                                 max_size=10), min_size=1, max_size=3)}),
+    st.fixed_dictionaries({"windows": st.lists(st.lists(st.lists(numbers, min_size=3, max_size=3), min_size=FRAMES,
+                                                                 max_size=FRAMES), min_size=1, max_size=3)}),
 )
 section = st.fixed_dictionaries({}, optional={"start": scalars, "duration": scalars, "loudness": scalars,
                                               "tempo": scalars})
