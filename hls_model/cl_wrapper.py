@@ -4,7 +4,10 @@ Two files, both generated (never edited by hand):
 
 - ``beat_ocl_accelerator.sv``: an AXI-Lite slave implementing ``rhythm_service.register_map``
   (inputs, start, status, output, ids) and driving the HLS top (``ap_ctrl_hs`` handshake,
-  ``ap_vld`` data ports) named by an ``IpInterface``;
+  ``ap_vld`` data ports) named by an ``IpInterface``. Its INPUT registers and INPUT_COUNT are the
+  IP's ``input_count`` (the model's window, frames x features), anything from 1 to the map's
+  ``MAX_INPUTS`` (960): the block decodes 12 address bits (the 4 KiB span) and the input index is
+  sized to the count;
 - ``<cl_name>.sv``: the F2 small-shell CL top (a renamed ``CL_TEMPLATE``'s top, same tie-offs and
   ``sh_ddr``), with the accelerator on the OCL interface.
 
@@ -45,8 +48,10 @@ def render_accelerator(ip: IpInterface, model_id: int) -> str:
     """
     input_format = register_map.FixedPoint.parse(ip.input_format)
     output_format = register_map.FixedPoint.parse(ip.output_format)
-    if ip.input_count != register_map.N_INPUTS:
-        raise ValueError(f"the register map has {register_map.N_INPUTS} inputs, the IP {ip.input_count}")
+    try:
+        register_map.check_input_count(ip.input_count)
+    except ValueError as error:
+        raise ValueError(f"IP {ip.top} ({ip.input_port}): {error}") from error
     return _environment().get_template(f"{ACCELERATOR}.sv.j2").render(
         module=ACCELERATOR,
         ip=ip,
@@ -58,8 +63,17 @@ def render_accelerator(ip: IpInterface, model_id: int) -> str:
         input_bits=input_format.total,
         output_bits=output_format.total,
         input_base=register_map.INPUT_BASE,
+        index_bits=input_index_bits(ip.input_count),
         address_span=register_map.ADDRESS_SPAN,
     )
+
+
+def input_index_bits(count: int) -> int:
+    """Width of the INPUT register index of ``count`` inputs (at least 1 bit).
+
+    Example: ``input_index_bits(48)`` -> 6; ``input_index_bits(64)`` -> 6; ``input_index_bits(65)`` -> 7.
+    """
+    return max(1, (count - 1).bit_length())
 
 
 def render_cl_top(cl_name: str) -> str:

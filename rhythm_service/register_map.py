@@ -7,26 +7,32 @@ the card with it (``fpga_pci_peek``/``fpga_pci_poke`` on the application PF, BAR
 All registers are 32 bits wide, at byte offsets from the start of the OCL BAR; the block decodes
 the first 4 KiB (``ADDRESS_SPAN``) and reads 0 elsewhere. Every access answers OKAY.
 
+The number of inputs is the model's, not the map's: a model package's window of ``window_frames``
+frames x ``len(features)`` features (its manifest's ``model`` section) is ``n`` = frames x features
+INPUT registers, and the design reports ``n`` in INPUT_COUNT. The map has room for ``MAX_INPUTS``
+(960: 0x100 to the end of the 4 KiB span); every function here that touches the inputs takes the
+count from the caller (``package.n_inputs``, the IP's ``input_count``), none assumes one.
+
 ======  ===========  ====  ===============================================================
 offset  name         acc.  meaning
 ======  ===========  ====  ===============================================================
 0x000   DESIGN_ID    R     ``DESIGN_ID`` (0xBEA7_0001): "beat", register map version 1
 0x004   MODEL_ID     R     first 32 bits of the sha256 of the model's ``weights.npz``
-0x008   CONTROL      W     write bit 0 = 1: start an inference on INPUT[0..29] (reads 0)
+0x008   CONTROL      W     write bit 0 = 1: start an inference on INPUT[0..n-1] (reads 0)
 0x00C   STATUS       R     bit 0 DONE (set when the output is captured, cleared by a start),
                            bit 1 BUSY (started, output not captured yet), bit 2 IDLE (ap_idle)
 0x010   OUTPUT       R     the beat probability, fixed point (``output_format``), sign-extended
 0x014   FORMAT       R     [7:0] input total bits, [15:8] input integer bits,
                            [23:16] output total bits, [31:24] output integer bits
-0x018   INPUT_COUNT  R     number of inputs (30)
+0x018   INPUT_COUNT  R     ``n``, the number of inputs of the model (frames x features)
 0x01C   CYCLES       R     clock cycles from the last start to its output (250 MHz clock)
 0x020   SCRATCH      R/W   free for the host (check the BAR path: write, read back)
-0x100   INPUT[k]     R/W   k = 0..29 at 0x100 + 4 k: element k of the normalised window,
-                           ``window[k // 3, k % 3]``, fixed point (``input_format``) in the
-                           low bits; reads back sign-extended
+0x100   INPUT[k]     R/W   k = 0..n-1 at 0x100 + 4 k: element k of the normalised window,
+                           ``window[k // features, k % features]`` (frame-major), fixed
+                           point (``input_format``) in the low bits; reads back sign-extended
 ======  ===========  ====  ===============================================================
 
-One inference: write the 30 INPUT registers, write 1 to CONTROL, poll STATUS until DONE,
+One inference: write the n INPUT registers, write 1 to CONTROL, poll STATUS until DONE,
 read OUTPUT. The inputs are held in the registers, so an unchanged window needs no rewrite.
 
 Fixed point: a value ``v`` with ``total`` bits of which ``integer`` (sign included) are integer
@@ -40,7 +46,7 @@ Example::
 
     from rhythm_service import register_map as rm
     fmt = rm.FixedPoint(16, 6)
-    writes = rm.input_writes(window, fmt)                  # [(0x100, word), ... (0x174, word)]
+    writes = rm.input_writes(window, fmt, package.n_inputs)   # [(0x100, word), (0x104, word), ...]
     probability = rm.decode_output(peek(rm.OUTPUT), fmt)
 """
 
@@ -66,8 +72,6 @@ INPUT_BASE = 0x100
 INPUT_STRIDE = 4
 ADDRESS_SPAN = 0x1000
 MAX_INPUTS = (ADDRESS_SPAN - INPUT_BASE) // INPUT_STRIDE  # 960 INPUT registers fit in the span
-
-N_INPUTS = 30  # 10 frames x 3 features
 
 CONTROL_START = 1 << 0
 STATUS_DONE = 1 << 0
@@ -173,19 +177,19 @@ def check_input_count(count: int) -> int:
 
 
 def input_offset(k: int) -> int:
-    """Byte offset of INPUT[k].
+    """Byte offset of INPUT[k] (k below ``MAX_INPUTS``; the design decodes the first INPUT_COUNT of them).
 
-    Example: ``hex(input_offset(29))`` -> ``'0x174'``.
+    Example: ``hex(input_offset(29))`` -> ``'0x174'``; ``hex(input_offset(47))`` -> ``'0x1bc'``.
     """
-    if not 0 <= k < N_INPUTS:
-        raise IndexError(f"input {k} outside 0..{N_INPUTS - 1}")
+    if not 0 <= k < MAX_INPUTS:
+        raise IndexError(f"input {k} outside the register map's INPUT[0..{MAX_INPUTS - 1}]")
     return INPUT_BASE + INPUT_STRIDE * k
 
 
-def flatten_window(window: Sequence[Sequence[float]] | Iterable[float]) -> list[float]:
-    """The 30 input values of a window given as 10 rows of 3 features (or already flat), frame-major.
+def flatten_window(window: Sequence[Sequence[float]] | Iterable[float], count: int) -> list[float]:
+    """The ``count`` input values of a window given as rows (frames) of features, or already flat; frame-major.
 
-    Example: ``flatten_window([[0, 1, 2]] * 10)[:4]`` -> ``[0.0, 1.0, 2.0, 0.0]``.
+    Example: ``flatten_window([[0, 1, 2]] * 16, 48)[:4]`` -> ``[0.0, 1.0, 2.0, 0.0]``.
     """
     values: list[float] = []
     for item in window:
@@ -193,17 +197,19 @@ def flatten_window(window: Sequence[Sequence[float]] | Iterable[float]) -> list[
             values.append(float(item))
         else:
             values.extend(float(v) for v in item)
-    if len(values) != N_INPUTS:
-        raise ValueError(f"a window has {N_INPUTS} values (10 frames x 3 features), got {len(values)}")
+    if len(values) != check_input_count(count):
+        raise ValueError(f"the model takes {count} inputs (frames x features), the window has {len(values)} values")
     return values
 
 
-def input_writes(window: Sequence[Sequence[float]] | Iterable[float], fmt: FixedPoint) -> list[tuple[int, int]]:
-    """The (offset, word) writes that load ``window`` (normalised, 10 x 3 or flat 30) into INPUT[0..29].
+def input_writes(
+    window: Sequence[Sequence[float]] | Iterable[float], fmt: FixedPoint, count: int
+) -> list[tuple[int, int]]:
+    """The (offset, word) writes that load ``window`` (normalised, frames x features or flat) into INPUT[0..count-1].
 
-    Example: ``input_writes(np.zeros((10, 3)), FixedPoint(16, 6))[0]`` -> ``(256, 0)``.
+    Example: ``input_writes(np.zeros((16, 3)), FixedPoint(16, 6), 48)[0]`` -> ``(256, 0)``.
     """
-    return [(input_offset(k), encode_input(v, fmt)) for k, v in enumerate(flatten_window(window))]
+    return [(input_offset(k), encode_input(v, fmt)) for k, v in enumerate(flatten_window(window, count))]
 
 
 def decode_output(word: int, fmt: FixedPoint) -> float:

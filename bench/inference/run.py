@@ -71,8 +71,7 @@ def _card_process(pci_root: str, folder: str, ready, stop) -> None:
 
     package = ModelPackage.load(folder)
     cpu = CpuBackend(package, "fixed")
-    design = Design("bench", package.model_id, package.input_format, package.output_format,
-                    float(package.manifest.get("clock_period_ns", 4.0)), cpu.predict_one)
+    design = Design.of_package(package, cpu.predict_one, "bench")
     with open(Path(pci_root) / CARD_DBDF / "resource0", "r+b") as handle:
         page = mmap.mmap(handle.fileno(), rm.ADDRESS_SPAN, mmap.MAP_SHARED)
         registers = CardRegisters(page, design)
@@ -134,7 +133,7 @@ def http_rows(package: ModelPackage, windows: np.ndarray, count: int) -> dict:
     connection = http.client.HTTPConnection("127.0.0.1", server.server_port, timeout=30)
 
     def post(batch: np.ndarray) -> list[float]:
-        body = json.dumps({"windows": np.asarray(batch).reshape(-1, 10, 3).tolist(), "normalised": True})
+        body = json.dumps({"windows": np.asarray(batch).reshape(-1, *package.window_dims).tolist(), "normalised": True})
         connection.request("POST", "/api/predict", body, {"Content-Type": "application/json"})
         response = connection.getresponse()
         data = response.read()

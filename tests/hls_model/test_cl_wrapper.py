@@ -1,37 +1,46 @@
-"""The CL wrapper's Verilog: verilator lint (alone and inside the F2 shell's CL ports), and the register
-protocol of rhythm_service.register_map simulated cycle by cycle (verilator --binary) against a stub IP."""
+"""The CL wrapper's Verilog for windows of any input count: verilator lint (alone and inside the F2 shell's CL
+ports), and the register protocol of rhythm_service.register_map simulated cycle by cycle (verilator --binary)
+against a stub IP."""
 
 from __future__ import annotations
 
+import dataclasses
 import shutil
 import subprocess
 from pathlib import Path
 
 import pytest
 
-from hls_model.cl_wrapper import ACCELERATOR, render_accelerator, render_cl, render_cl_top
+from hls_model.cl_wrapper import ACCELERATOR, input_index_bits, render_accelerator, render_cl, render_cl_top
 from rhythm_service import register_map as rm
 from tests.hls_model.conftest import CL_TEMPLATE, SHELL_DESIGN
 
 pytestmark = pytest.mark.skipif(shutil.which("verilator") is None, reason="verilator is not installed")
 MODEL_ID = 0x1234ABCD
+INPUT_COUNTS = (1, 30, 48, 64, 72, rm.MAX_INPUTS)  # any window: 10 x 3, 16 x 3, 24 x 3, ... up to the map's room
+
+
+def with_inputs(interface, count: int):
+    """The interface of an IP whose window has ``count`` inputs."""
+    return dataclasses.replace(interface, input_count=count)
 
 
 def stub_ip(interface) -> str:
     """A stand-in for the HLS top with the same ports: output = sum of the 16-bit inputs, 5 cycles later."""
+    count = interface.input_count
     return f"""
 `timescale 1 ns / 1 ps
 module {interface.top} (
     input  logic ap_clk, input logic ap_rst, input logic ap_start,
     output logic ap_done, output logic ap_idle, output logic ap_ready,
-    input  logic [479:0] {interface.input_port}, input logic {interface.input_port}_ap_vld,
+    input  logic [{16 * count - 1}:0] {interface.input_port}, input logic {interface.input_port}_ap_vld,
     output logic [15:0] {interface.output_port}, output logic {interface.output_port}_ap_vld
 );
   logic [4:0] pipe;
   logic [15:0] total, held;
   always_comb begin
     total = 16'd0;
-    for (int k = 0; k < 30; k++) total = total + {interface.input_port}[k*16 +: 16];
+    for (int k = 0; k < {count}; k++) total = total + {interface.input_port}[k*16 +: 16];
   end
   always_ff @(posedge ap_clk) begin
     if (ap_rst) pipe <= '0;
@@ -54,7 +63,9 @@ def lint(sources: list[Path], top: str, *options: str) -> subprocess.CompletedPr
     )
 
 
-def test_accelerator_is_lint_clean_with_all_warnings(tmp_path: Path, interface) -> None:
+@pytest.mark.parametrize("count", INPUT_COUNTS)
+def test_accelerator_is_lint_clean_with_all_warnings(tmp_path: Path, interface, count: int) -> None:
+    interface = with_inputs(interface, count)
     (tmp_path / f"{ACCELERATOR}.sv").write_text(render_accelerator(interface, MODEL_ID))
     (tmp_path / f"{interface.top}.sv").write_text(stub_ip(interface))
     result = lint([tmp_path / f"{ACCELERATOR}.sv", tmp_path / f"{interface.top}.sv"], ACCELERATOR, "-Wall")
@@ -69,7 +80,24 @@ def test_register_values_come_from_the_register_map(interface) -> None:
     assert ".window(ip_inputs)" in text and ".layer11_out_0_ap_vld(ip_output_valid)" in text
 
 
-def test_cl_top_lints_inside_the_f2_shell_ports(tmp_path: Path, interface) -> None:
+@pytest.mark.parametrize(("count", "index_bits"), [(1, 1), (30, 5), (48, 6), (64, 6), (65, 7), (960, 10)])
+def test_the_input_registers_are_sized_to_the_ips_window(interface, count: int, index_bits: int) -> None:
+    text = render_accelerator(with_inputs(interface, count), MODEL_ID)
+    assert input_index_bits(count) == index_bits
+    assert f"localparam int N_INPUTS = {count};" in text and f"localparam int INDEX_BITS = {index_bits};" in text
+    assert f"localparam logic [11:0] INPUT_BYTES = 12'h{4 * count:03X};" in text
+    assert f"12'h{rm.INPUT_COUNT:03X}: read_value = 32'd{count};" in text
+    assert f"k = 0..{count - 1}," in text
+
+
+def test_an_ip_whose_window_the_map_cannot_hold_is_refused(interface) -> None:
+    with pytest.raises(ValueError, match=r"IP beat_detector \(window\): 961 inputs do not fit the register map"):
+        render_accelerator(with_inputs(interface, rm.MAX_INPUTS + 1), MODEL_ID)
+
+
+@pytest.mark.parametrize("count", [30, 48])
+def test_cl_top_lints_inside_the_f2_shell_ports(tmp_path: Path, interface, count: int) -> None:
+    interface = with_inputs(interface, count)
     paths = render_cl(interface, MODEL_ID, "cl_beat", tmp_path)
     assert [p.name for p in paths] == ["cl_beat.sv", f"{ACCELERATOR}.sv"]
     shutil.copy(CL_TEMPLATE / "design" / "cl_id_defines.vh", tmp_path)
@@ -175,14 +203,16 @@ endmodule
 
 
 @pytest.mark.slow
-def test_register_protocol_in_simulation(tmp_path: Path, interface) -> None:
-    inputs = [(k * 37 - 500) & 0xFFFF for k in range(30)]  # negative and positive raw values
+@pytest.mark.parametrize("count", [30, 48])
+def test_register_protocol_in_simulation(tmp_path: Path, interface, count: int) -> None:
+    interface = with_inputs(interface, count)
+    inputs = [(k * 37 - 500) & 0xFFFF for k in range(count)]  # negative and positive raw values
     total = sum(inputs) & 0xFFFF
     sign_extended = total | 0xFFFF0000 if total & 0x8000 else total
     checks = [
         f"expect_reg(32'h{rm.DESIGN_ID_OFFSET:03X}, 32'h{rm.DESIGN_ID:08X}, \"DESIGN_ID\");",
         f"expect_reg(32'h{rm.MODEL_ID:03X}, 32'h{MODEL_ID:08X}, \"MODEL_ID\");",
-        f"expect_reg(32'h{rm.INPUT_COUNT:03X}, 32'd30, \"INPUT_COUNT\");",
+        f"expect_reg(32'h{rm.INPUT_COUNT:03X}, 32'd{count}, \"INPUT_COUNT\");",
         f"expect_reg(32'h{rm.FORMAT:03X}, 32'h{rm.format_word(rm.FixedPoint(16, 6), rm.FixedPoint(16, 6)):08X}, "
         "\"FORMAT\");",
         f"expect_reg(32'h{rm.STATUS:03X}, 32'h{rm.STATUS_IDLE:X}, \"STATUS idle\");",
@@ -190,7 +220,9 @@ def test_register_protocol_in_simulation(tmp_path: Path, interface) -> None:
         f"expect_reg(32'h{rm.SCRATCH:03X}, 32'hCAFEF00D, \"SCRATCH\");",
         *(f"write_reg(32'h{rm.input_offset(k):03X}, 32'h{word:08X});" for k, word in enumerate(inputs)),
         f"expect_reg(32'h{rm.input_offset(0):03X}, 32'h{0xFFFF0000 | inputs[0]:08X}, \"INPUT[0] sign-extended\");",
-        f"expect_reg(32'h{rm.input_offset(29):03X}, 32'h{inputs[29]:08X}, \"INPUT[29]\");",
+        f"expect_reg(32'h{rm.input_offset(count - 1):03X}, 32'h{inputs[-1]:08X}, \"INPUT[{count - 1}]\");",
+        f"write_reg(32'h{rm.input_offset(count):03X}, 32'h00001234);",  # past the window: not decoded
+        f"expect_reg(32'h{rm.input_offset(count):03X}, 32'h0, \"INPUT[{count}] past the window\");",
         f"write_reg(32'h{rm.CONTROL:03X}, 32'h{rm.CONTROL_START:X});",
         f"do read_reg(32'h{rm.STATUS:03X}, status); while (!status[0]);",
         f"expect_reg(32'h{rm.OUTPUT:03X}, 32'h{sign_extended:08X}, \"OUTPUT\");",

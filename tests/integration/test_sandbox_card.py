@@ -1,5 +1,6 @@
 """The FPGA card stand-in end to end: an AFI built with its model package, loaded with the fpga-* tools,
-driven over SSH by an unprivileged user through /sys/bus/pci/devices/<DBDF>/resource0."""
+driven over SSH by an unprivileged user through /sys/bus/pci/devices/<DBDF>/resource0. The design takes
+the window of the package it was built from."""
 
 from __future__ import annotations
 
@@ -27,6 +28,7 @@ DBDF = "0000:00:1e.0"  # f2.6xlarge slot 0, as fpga-describe-local-image prints 
 
 # Runs on the host with the system python3 as the login user (no sudo): the register protocol on the
 # mmap of resource0, as the service's fpga backend does it. argv: DBDF, JSON list of windows (raw words).
+# The inputs read back are INPUT[0..INPUT_COUNT-1], the count the design reports.
 CLIENT = r'''
 import json, mmap, os, struct, sys, time
 dbdf, windows = sys.argv[1], json.loads(sys.argv[2])
@@ -50,7 +52,7 @@ for window in windows:
         if time.monotonic() > deadline:
             raise SystemExit("timeout: STATUS %#x CONTROL %#x" % (peek(0x00C), peek(0x008)))
     results.append([peek(0x010), peek(0x00C), peek(0x01C)])
-    inputs_back.append([peek(0x100 + 4 * k) for k in range(30)])
+    inputs_back.append([peek(0x100 + 4 * k) for k in range(out["ids"][3])])
 out["results"], out["inputs_back"] = results, inputs_back
 print(json.dumps(out))
 '''
@@ -112,8 +114,9 @@ def _client_file() -> str:
 def test_a_loaded_afi_answers_as_its_model_to_an_unprivileged_user(sdk_hosts, afis, model_package):
     package = ModelPackage.load(model_package)
     rng = np.random.default_rng(7)
-    windows = np.concatenate([rng.normal(0, 1.5, (6, 10, 3)), np.full((1, 10, 3), 40.0), np.zeros((1, 10, 3))])
-    words = [[w for _, w in rm.input_writes(window, package.input_format)] for window in windows]
+    shape = package.window_dims
+    windows = np.concatenate([rng.normal(0, 1.5, (6, *shape)), np.full((1, *shape), 40.0), np.zeros((1, *shape))])
+    words = [[w for _, w in rm.input_writes(window, package.input_format, package.n_inputs)] for window in windows]
     with login(sdk_hosts, HOSTS[0]) as conn:
         loaded = conn.run(f"sudo fpga-load-local-image -S 0 -I {afis['model']}", warn=True)
         assert loaded.exited == 0, loaded.stdout
@@ -126,7 +129,7 @@ def test_a_loaded_afi_answers_as_its_model_to_an_unprivileged_user(sdk_hosts, af
     assert result.exited == 0, result.stderr
     answer = json.loads(result.stdout)
     assert (answer["vendor"], answer["device"]) == ("0x1d0f", "0xf000")
-    assert answer["ids"] == [rm.DESIGN_ID, rm.model_id(package.weights_sha256), package.format_word, rm.N_INPUTS]
+    assert answer["ids"] == [rm.DESIGN_ID, rm.model_id(package.weights_sha256), package.format_word, package.n_inputs]
     assert answer["scratch"] == 0x5A5AA5A5
     expected = CsimBackend(package).predict(windows)
     outputs = [rm.decode_output(word, package.output_format) for word, _, _ in answer["results"]]

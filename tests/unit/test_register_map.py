@@ -1,4 +1,4 @@
-"""rhythm_service.register_map: offsets, fixed-point encoding (as ap_fixed's defaults), formats."""
+"""rhythm_service.register_map: offsets, input counts of any window, fixed-point encoding (as ap_fixed's defaults)."""
 
 from __future__ import annotations
 
@@ -17,11 +17,22 @@ def test_registers_are_word_aligned_distinct_and_below_the_inputs() -> None:
     offsets = list(rm.REGISTERS.values())
     assert len(set(offsets)) == len(offsets)
     assert all(offset % 4 == 0 and offset < rm.INPUT_BASE for offset in offsets)
-    inputs = [rm.input_offset(k) for k in range(rm.N_INPUTS)]
-    assert inputs[0] == 0x100 and inputs[-1] == 0x174
-    assert inputs[-1] + 4 <= rm.ADDRESS_SPAN
-    with pytest.raises(IndexError):
-        rm.input_offset(rm.N_INPUTS)
+    inputs = [rm.input_offset(k) for k in range(rm.MAX_INPUTS)]
+    assert inputs[0] == 0x100 and inputs[29] == 0x174 and inputs[47] == 0x1BC and inputs[71] == 0x21C
+    assert inputs[-1] + 4 == rm.ADDRESS_SPAN and rm.MAX_INPUTS == 960  # the 4 KiB span, to its last word
+    with pytest.raises(IndexError, match=r"INPUT\[0..959\]"):
+        rm.input_offset(rm.MAX_INPUTS)
+
+
+@pytest.mark.parametrize("count", [1, 30, 48, 64, 72, 960])
+def test_any_input_count_the_span_holds_is_accepted(count: int) -> None:
+    assert rm.check_input_count(count) == count
+
+
+@pytest.mark.parametrize("count", [0, -1, 961, 4096, True, 48.0, "48"])
+def test_input_counts_the_map_cannot_hold_are_refused(count) -> None:
+    with pytest.raises(ValueError, match="1 to 960"):
+        rm.check_input_count(count)
 
 
 def test_design_id_carries_the_map_version() -> None:
@@ -76,17 +87,25 @@ def test_parse_refuses_other_types(text: str) -> None:
         rm.FixedPoint.parse(text)
 
 
-def test_input_writes_follow_the_flattening_of_the_model() -> None:
-    window = [[frame + feature / 10 for feature in range(3)] for frame in range(10)]
-    writes = rm.input_writes(window, Q16_6)
-    assert [offset for offset, _ in writes] == [rm.input_offset(k) for k in range(30)]
-    assert [rm.from_fixed(word, Q16_6) for _, word in writes][:4] == pytest.approx([0.0, 0.1, 0.2, 1.0], abs=1e-3)
-    assert rm.input_writes([v for row in window for v in row], Q16_6) == writes
+@pytest.mark.parametrize(("frames", "features"), [(10, 3), (16, 3), (24, 3), (8, 6)])
+def test_input_writes_follow_the_flattening_of_the_model(frames: int, features: int) -> None:
+    window = [[frame + feature / 10 for feature in range(features)] for frame in range(frames)]
+    writes = rm.input_writes(window, Q16_6, frames * features)
+    assert [offset for offset, _ in writes] == [rm.input_offset(k) for k in range(frames * features)]
+    decoded = [rm.from_fixed(word, Q16_6) for _, word in writes]
+    k = features + 1  # element k is window[k // features][k % features]
+    assert decoded[k] == pytest.approx(window[k // features][k % features], abs=1e-3)
+    assert decoded[-1] == pytest.approx(frames - 1 + (features - 1) / 10, abs=1e-3)
+    assert rm.input_writes([v for row in window for v in row], Q16_6, frames * features) == writes
 
 
 def test_windows_of_the_wrong_size_are_refused() -> None:
-    with pytest.raises(ValueError, match="30 values"):
-        rm.input_writes([[0.0, 0.0, 0.0]] * 9, Q16_6)
+    with pytest.raises(ValueError, match=r"takes 48 inputs .* has 30 values"):
+        rm.input_writes([[0.0, 0.0, 0.0]] * 10, Q16_6, 48)
+    with pytest.raises(ValueError, match=r"takes 30 inputs .* has 48 values"):
+        rm.input_writes([[0.0, 0.0, 0.0]] * 16, Q16_6, 30)
+    with pytest.raises(ValueError, match="do not fit the register map"):
+        rm.input_writes([0.0] * 1000, Q16_6, 1000)
 
 
 def test_model_id_is_the_first_32_bits_of_the_hash() -> None:

@@ -34,7 +34,6 @@ from fpgaops.tarballs import plain_members
 log = logging.getLogger(__name__)
 
 PREPARING, READY, NO_DESIGN, FAILED = "preparing", "ready", "no-design", "failed"
-DEFAULT_CLOCK_PERIOD_NS = 4.0  # the shell's 250 MHz clock
 RETRY_FAILED_S = 30.0  # a failed preparation is final this long (a load then answers all ones), then retried
 PackageFinder = Callable[[str, str], bytes | None]  # (agfi, region) -> tarball bytes | None; LookupError if unknown
 
@@ -79,7 +78,7 @@ def unpack_package(tarball: bytes, cache_dir: Path) -> Path:
 
 
 def emulated_design(folder: Path, build_dir: Path) -> Design:
-    """The Design of a model package folder: identity from its manifest, compute by its C emulation.
+    """The Design of a model package folder: identity and window from its manifest, compute by its C emulation.
 
     Example: ``emulated_design(Path("beat-model-e6cc..."), Path("csim")).model_id`` -> ``0xF3DBDB91``.
     """
@@ -87,14 +86,7 @@ def emulated_design(folder: Path, build_dir: Path) -> Design:
     from rhythm_service.model_package import ModelPackage
 
     package = ModelPackage.load(folder)
-    backend = CsimBackend(package, build_dir=build_dir)
-    period = float(package.manifest.get("clock_period_ns") or DEFAULT_CLOCK_PERIOD_NS)
-
-    def predict_one(window):
-        return float(backend.predict(window[None])[0])
-
-    return Design(f"{package.manifest.get('name', 'model')}-{package.release}", package.model_id,
-                  package.input_format, package.output_format, period, predict_one)
+    return Design.of_package(package, CsimBackend(package, build_dir=build_dir).predict_one)
 
 
 class DesignCatalogue:

@@ -5,12 +5,14 @@ single accesses as the hardware does; it polls instead (``FpgaCards`` calls ``po
 ``maintain``) and keeps the buffer equal to what the hardware would answer:
 
 - CONTROL: a word with bit 0 set is a start: the card sets STATUS to BUSY (DONE and IDLE cleared),
-  then clears CONTROL, computes the window decoded from INPUT[0..29], writes OUTPUT (sign-extended)
+  then clears CONTROL, computes the window decoded from INPUT[0..n-1], writes OUTPUT (sign-extended)
   and CYCLES, sign-extends the INPUT words, and sets STATUS to DONE | IDLE last. A host that waits
   for "CONTROL reads 0 and STATUS has DONE" therefore reads the new OUTPUT. Other CONTROL values
   are left as written (the hardware reads 0): clearing them could race with the host's next start.
-- INPUT[k]: read back sign-extended once the card has taken the next start (the hardware does it
-  at once); rewriting them earlier could race with the host's writes.
+- INPUT[k], k < n: read back sign-extended once the card has taken the next start (the hardware
+  does it at once); rewriting them earlier could race with the host's writes. ``n`` is the design's
+  (``Design.window``: the model package's frames x features, reported in INPUT_COUNT); the words
+  after INPUT[n-1] are undecoded, as on the hardware.
 - Read-only and undecoded words (DESIGN_ID, MODEL_ID, STATUS, OUTPUT, FORMAT, INPUT_COUNT, CYCLES,
   everything outside the map): a host write is undone by the next ``maintain`` (the hardware
   ignores it). SCRATCH is plain read/write memory.
@@ -19,7 +21,7 @@ single accesses as the hardware does; it polls instead (``FpgaCards`` calls ``po
 
 Example::
 
-    block = CardRegisters(bytearray(ADDRESS_SPAN), design)
+    block = CardRegisters(bytearray(rm.ADDRESS_SPAN), Design.of_package(package, predict_one))
     block.words[rm.INPUT_BASE // 4] = rm.encode_input(0.5, fmt)     # ... the host's writes
     block.words[rm.CONTROL // 4] = 1
     block.poll()                                                     # True: a start was taken
@@ -32,10 +34,14 @@ import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from rhythm_service import register_map as rm
+
+if TYPE_CHECKING:
+    from rhythm_service.model_package import ModelPackage
 
 log = logging.getLogger(__name__)
 
@@ -43,24 +49,45 @@ WORDS = rm.ADDRESS_SPAN // 4
 NO_ANSWER = 0xFFFFFFFF
 INPUT_WORD = rm.INPUT_BASE // 4
 CONTROL_WORD, STATUS_WORD, OUTPUT_WORD, CYCLES_WORD = rm.CONTROL // 4, rm.STATUS // 4, rm.OUTPUT // 4, rm.CYCLES // 4
-WRITABLE_WORDS = frozenset({CONTROL_WORD, rm.SCRATCH // 4, *range(INPUT_WORD, INPUT_WORD + rm.N_INPUTS)})
-WINDOW_SHAPE = (rm.N_INPUTS // 3, 3)
+DEFAULT_CLOCK_PERIOD_NS = 4.0  # the shell's 250 MHz clock
 
 
 @dataclass(frozen=True)
 class Design:
-    """A design the card executes: its identity registers, formats, clock and the model's emulation.
+    """A design the card executes: its identity registers, formats, window, clock and the model's emulation.
 
-    ``predict_one`` maps one normalised window (10, 3) to the beat probability.
+    ``window`` is the model's input window, (frames, features): the design has frames x features
+    INPUT registers and reports that count in INPUT_COUNT. ``predict_one`` maps one normalised
+    window of that shape to the beat probability.
     """
 
     name: str
     model_id: int
     input_format: rm.FixedPoint
     output_format: rm.FixedPoint
+    window: tuple[int, int]
     clock_period_ns: float
     predict_one: Callable[[np.ndarray], float]
     design_id: int = rm.DESIGN_ID
+
+    def __post_init__(self) -> None:
+        rm.check_input_count(self.input_count)
+
+    @classmethod
+    def of_package(cls, package: ModelPackage, predict_one: Callable[[np.ndarray], float],
+                   name: str | None = None) -> Design:
+        """The design of an AFI built from ``package`` (ids, formats, window, clock) computing with ``predict_one``.
+
+        Example: ``Design.of_package(package, CpuBackend(package).predict_one).input_count`` -> 48.
+        """
+        return cls(name or f"{package.manifest.get('name', 'model')}-{package.release}", package.model_id,
+                   package.input_format, package.output_format, package.window_dims,
+                   float(package.manifest.get("clock_period_ns") or DEFAULT_CLOCK_PERIOD_NS), predict_one)
+
+    @property
+    def input_count(self) -> int:
+        """INPUT registers of the design (INPUT_COUNT): frames x features."""
+        return self.window[0] * self.window[1]
 
     @property
     def format_word(self) -> int:
@@ -94,6 +121,8 @@ class CardRegisters:
         self.design = design
         self.clock_ns = clock_ns
         self.starts = 0
+        inputs = range(INPUT_WORD, INPUT_WORD + design.input_count) if design is not None else range(0)
+        self._writable = frozenset({CONTROL_WORD, rm.SCRATCH // 4, *inputs})  # words the hardware stores
         self._expected = np.zeros(WORDS, dtype=np.uint32)  # what each read-only/undecoded word reads
         self.reset()
 
@@ -106,7 +135,7 @@ class CardRegisters:
             self._expected[:] = 0
             for offset, value in ((rm.DESIGN_ID_OFFSET, design.design_id), (rm.MODEL_ID, design.model_id),
                                   (rm.STATUS, rm.STATUS_IDLE), (rm.FORMAT, design.format_word),
-                                  (rm.INPUT_COUNT, rm.N_INPUTS)):
+                                  (rm.INPUT_COUNT, design.input_count)):
                 self._expected[offset // 4] = value
         self.buffer[:] = self._expected.tobytes()
         self._seen = bytes(self.buffer)
@@ -126,7 +155,7 @@ class CardRegisters:
         now = np.frombuffer(page, dtype=np.uint32)
         changed = np.nonzero(now != np.frombuffer(self._seen, dtype=np.uint32))[0]
         for index in changed:
-            if self.design is None or int(index) not in WRITABLE_WORDS:
+            if self.design is None or int(index) not in self._writable:
                 self.words[int(index)] = int(self._expected[index])
         self._seen = bytes(self.buffer)
         return True
@@ -141,8 +170,8 @@ class CardRegisters:
         self.words[CONTROL_WORD] = 0
         self.starts += 1
         fmt = design.input_format
-        raw = [self.words[INPUT_WORD + k] for k in range(rm.N_INPUTS)]
-        window = np.array([rm.from_fixed(word, fmt) for word in raw]).reshape(WINDOW_SHAPE)
+        raw = [self.words[INPUT_WORD + k] for k in range(design.input_count)]
+        window = np.array([rm.from_fixed(word, fmt) for word in raw]).reshape(design.window)
         try:
             probability = design.predict_one(window)
         except Exception:  # a design that fails stays busy, as a hung one does; the host times out

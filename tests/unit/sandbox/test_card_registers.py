@@ -11,8 +11,8 @@ from rhythm_service import register_map as rm
 FMT = rm.FixedPoint(16, 6)
 
 
-def design(predict=lambda window: float(window.sum()) / 64) -> Design:
-    return Design("test", 0xF3DBDB91, FMT, FMT, 4.0, predict)
+def design(predict=lambda window: float(window.sum()) / 64, window=(10, 3)) -> Design:
+    return Design("test", 0xF3DBDB91, FMT, FMT, window, 4.0, predict)
 
 
 def block(d: Design | None = None) -> CardRegisters:
@@ -28,21 +28,30 @@ def write(b: CardRegisters, offset: int, value: int) -> None:
     b.words[offset // 4] = value
 
 
-def test_identity_registers_after_reset():
-    b = block()
+@pytest.mark.parametrize(("window", "count"), [((10, 3), 30), ((16, 3), 48), ((24, 3), 72)])
+def test_identity_registers_after_reset(window, count):
+    b = block(design(window=window))
     assert [read(b, o) for o in (rm.DESIGN_ID_OFFSET, rm.MODEL_ID, rm.FORMAT, rm.INPUT_COUNT, rm.STATUS)] == [
-        rm.DESIGN_ID, 0xF3DBDB91, 0x06100610, 30, rm.STATUS_IDLE]
+        rm.DESIGN_ID, 0xF3DBDB91, 0x06100610, count, rm.STATUS_IDLE]
 
 
-def test_a_start_computes_the_decoded_window_and_sets_done_last():
-    b = block()
-    window = np.linspace(-2, 2, 30).reshape(10, 3)
-    for offset, word in rm.input_writes(window, FMT):
+@pytest.mark.parametrize("frames", [10, 16])
+def test_a_start_computes_the_decoded_window_and_sets_done_last(frames):
+    shapes = []
+
+    def predict(window):
+        shapes.append(window.shape)
+        return float(window.sum()) / 64
+
+    b = block(design(predict, window=(frames, 3)))
+    window = np.linspace(-2, 2, frames * 3).reshape(frames, 3)
+    for offset, word in rm.input_writes(window, FMT, frames * 3):
         write(b, offset, word)
     write(b, rm.CONTROL, rm.CONTROL_START)
 
     assert b.poll() and not b.poll()
-    decoded = sum(rm.from_fixed(w, FMT) for _, w in rm.input_writes(window, FMT))
+    assert shapes == [(frames, 3)]  # the design's window, decoded
+    decoded = sum(rm.from_fixed(w, FMT) for _, w in rm.input_writes(window, FMT, frames * 3))
     assert rm.decode_output(read(b, rm.OUTPUT), FMT) == rm.from_fixed(rm.to_fixed(decoded / 64, FMT), FMT)
     assert read(b, rm.CONTROL) == 0 and read(b, rm.STATUS) == rm.STATUS_DONE | rm.STATUS_IDLE
     assert read(b, rm.CYCLES) == 250  # 1000 ns on the fake clock at 4 ns a cycle
@@ -57,16 +66,24 @@ def test_inputs_read_back_sign_extended_after_a_start_and_output_is_sign_extende
     assert read(b, rm.input_offset(0)) == 0xFFFFFE00 and read(b, rm.OUTPUT) == 0xFFFFFE00
 
 
-def test_writes_to_read_only_and_undecoded_words_are_undone_scratch_and_inputs_kept():
-    b = block()
-    for offset in (rm.DESIGN_ID_OFFSET, rm.STATUS, rm.OUTPUT, 0x0FFC):
+@pytest.mark.parametrize("frames", [10, 16])
+def test_writes_to_read_only_and_undecoded_words_are_undone_scratch_and_inputs_kept(frames):
+    b = block(design(window=(frames, 3)))
+    last, beyond = rm.input_offset(frames * 3 - 1), rm.input_offset(frames * 3)  # INPUT[n] is not decoded
+    for offset in (rm.DESIGN_ID_OFFSET, rm.STATUS, rm.OUTPUT, 0x0FFC, beyond):
         write(b, offset, 0x12345678)
     write(b, rm.SCRATCH, 0xCAFE)
-    write(b, rm.input_offset(29), 7)
+    write(b, last, 7)
 
     assert b.maintain() and not b.maintain()
-    assert [read(b, o) for o in (rm.DESIGN_ID_OFFSET, rm.STATUS, rm.OUTPUT, 0x0FFC)] == [rm.DESIGN_ID, 4, 0, 0]
-    assert read(b, rm.SCRATCH) == 0xCAFE and read(b, rm.input_offset(29)) == 7
+    undone = [read(b, o) for o in (rm.DESIGN_ID_OFFSET, rm.STATUS, rm.OUTPUT, 0x0FFC, beyond)]
+    assert undone == [rm.DESIGN_ID, rm.STATUS_IDLE, 0, 0, 0]
+    assert read(b, rm.SCRATCH) == 0xCAFE and read(b, last) == 7
+
+
+def test_a_design_whose_window_the_map_cannot_hold_is_refused():
+    with pytest.raises(ValueError, match="1 to 960"):
+        design(window=(400, 3))
 
 
 def test_no_design_reads_all_ones_and_ignores_starts():
