@@ -17,7 +17,10 @@ import dataclasses
 from dataclasses import dataclass, field
 from typing import Any
 
+from hls_model.arrangement import ArrangementConfig
 from hls_model.platform_parts import DEFAULT_PLATFORM, PARTS
+from rhythm_service.beat_tracking import TEMPO_RANGE_BPM
+from rhythm_service.features import REFERENCE_FRAME, WINDOW_FRAMES, WindowShape
 
 
 @dataclass(frozen=True)
@@ -48,18 +51,34 @@ class DatasetConfig:
     seed: int = 20240611  # split k, song i has seed (seed, k, i)
     label_tolerance_seconds: float = 0.035  # a window is a beat window when a beat is this close to its reference frame
     example_recordings: int = 2  # test songs also written as FLAC + .beats (to try `evaluate --recording`)
+    arranged_fraction: float = 0.75  # share of songs rendered from arrangements through the SoundFont (the rest: synth)
     synth: SynthConfig = field(default_factory=SynthConfig)
+    arrangement: ArrangementConfig = field(default_factory=ArrangementConfig)
+
+    def is_arranged(self, index: int) -> bool:
+        """Whether song ``index`` of a split is an arrangement (spread evenly: ``arranged_fraction`` of them).
+
+        Example: ``DatasetConfig(arranged_fraction=0.5).is_arranged(1)`` -> True.
+        """
+        return int((index + 1) * self.arranged_fraction) > int(index * self.arranged_fraction)
 
 
 @dataclass(frozen=True)
 class ModelConfig:
-    """The QKeras network: 10x3 -> 16 -> 8 -> 1, quantized weights and activations."""
+    """The QKeras network: a window of frames x 3 features -> 16 -> 8 -> 1, quantized weights and activations."""
 
+    window_frames: int = WINDOW_FRAMES  # frames in one input window
+    reference_frame: int = REFERENCE_FRAME  # the frame the output refers to (the rest: context and look-ahead)
     hidden_units: tuple[int, ...] = (16, 8)
     weight_bits: int = 8
     weight_integer_bits: int = 1  # quantized_bits(8, 1): weights in [-2, 2) in steps of 1/64
     activation_bits: int = 8
     activation_integer_bits: int = 3  # quantized_relu(8, 3): [0, 8) in steps of 1/32
+
+    @property
+    def window(self) -> WindowShape:
+        """The input window's shape."""
+        return WindowShape(self.window_frames, self.reference_frame)
 
 
 @dataclass(frozen=True)
@@ -78,9 +97,9 @@ class TrainConfig:
 class EvaluateConfig:
     """Beat tracking on the model's probability curve and the scores."""
 
-    method: str = "dp"  # "dp": librosa's dynamic-programming tracker on the curve; "peaks": peak picking alone
-    threshold: float = 0.5  # frame decision and peak picking threshold
-    tempo_range_bpm: tuple[float, float] = (60.0, 200.0)  # flat tempo prior of the tracker
+    method: str = "dbn"  # "dbn": the tempo/phase Bayesian network; "dp": librosa's dynamic programming (baseline)
+    threshold: float = 0.5  # frame decision (frame accuracy, emulation agreement); the trackers use none
+    tempo_range_bpm: tuple[float, float] = TEMPO_RANGE_BPM  # the tempi the tracker considers
     f_measure_window_seconds: float = 0.07  # mir_eval's tolerance
     tempo_tolerance: float = 0.04  # a tempo within 4 % counts as right
     target_f_measure: float = 0.90
@@ -139,6 +158,7 @@ class PipelineConfig:
                 test_songs=16,
                 example_recordings=1,
                 synth=SynthConfig(music_seconds=(12.0, 16.0)),
+                arrangement=ArrangementConfig(music_seconds=(12.0, 16.0)),
             ),
             train=TrainConfig(epochs=12, patience=3),
             convert=ConvertConfig(testbench_windows=50),

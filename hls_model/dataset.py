@@ -9,7 +9,7 @@ Example::
 
     from hls_model import dataset
     songs = list(dataset.iter_split(config.dataset, "test"))
-    x, y = dataset.windows_and_labels(songs, stats, config.dataset.label_tolerance_seconds)
+    x, y = dataset.windows_and_labels(songs, stats, config.model.window, config.dataset.label_tolerance_seconds)
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
+from hls_model.arrangement import generate_arranged_song
 from hls_model.config import DatasetConfig
 from hls_model.synth_audio import Song, generate_song, song_seed
 from rhythm_service import features
@@ -45,11 +46,15 @@ def split_size(config: DatasetConfig, split: str) -> int:
 
 
 def song_of(config: DatasetConfig, split: str, index: int) -> Song:
-    """Song ``index`` of ``split``, generated from its seed.
+    """Song ``index`` of ``split``, generated from its seed: an arrangement rendered through the SoundFont
+    (``config.arranged_fraction`` of the songs) or a drum-machine song (``synth_audio``).
 
     Example: ``song_of(DatasetConfig(), "test", 0).beats``.
     """
-    return generate_song(song_seed(config.seed, SPLITS.index(split), index), config.synth)
+    seed = song_seed(config.seed, SPLITS.index(split), index)
+    if config.is_arranged(index):
+        return generate_arranged_song(seed, config.arrangement)
+    return generate_song(seed, config.synth)
 
 
 def describe(song: Song, name: str) -> SongFeatures:
@@ -90,13 +95,13 @@ def label_frames(n_frames: int, beats: np.ndarray, tolerance_seconds: float) -> 
 
 
 def windows_and_labels(
-    songs: Sequence[SongFeatures], stats: features.Normalisation, tolerance_seconds: float
+    songs: Sequence[SongFeatures], stats: features.Normalisation, shape: features.WindowShape, tolerance_seconds: float
 ) -> tuple[np.ndarray, np.ndarray]:
-    """All windows (n, 10, 3) float32 of ``songs``, normalised with ``stats``, and their labels (n,).
+    """All windows (n, frames, 3) float32 of ``songs``, normalised with ``stats``, and their labels (n,).
 
-    Example: ``x, y = windows_and_labels(train, stats, 0.035)``.
+    Example: ``x, y = windows_and_labels(train, stats, WindowShape(24, 12), 0.035)``.
     """
-    x = [features.windows(stats.apply(song.features)) for song in songs]
+    x = [features.windows(stats.apply(song.features), shape) for song in songs]
     y = [label_frames(len(song.features), song.beats, tolerance_seconds) for song in songs]
     return np.concatenate(x), np.concatenate(y)
 

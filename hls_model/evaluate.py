@@ -61,7 +61,7 @@ def score_song(probabilities: np.ndarray, song: SongFeatures, config: EvaluateCo
 
     Example: ``score_song(predict(windows), song, EvaluateConfig(), "dp").f_measure``.
     """
-    beats, tempo = track_beats(probabilities, method, config.threshold, config.tempo_range_bpm)
+    beats, tempo = track_beats(probabilities, method, config.tempo_range_bpm)
     f_measure = mir_eval.beat.f_measure(song.beats, beats, f_measure_threshold=config.f_measure_window_seconds)
     return SongScore(
         name=song.name,
@@ -102,7 +102,7 @@ def evaluate(
     scores: dict[str, list[SongScore]] = {method: [] for method in METHODS}
     all_probabilities, all_labels = [], []
     for song in songs:
-        probabilities = predict(features.windows(stats.apply(song.features)))
+        probabilities = predict(features.windows(stats.apply(song.features), config.model.window))
         all_probabilities.append(probabilities)
         all_labels.append(label_frames(len(song.features), song.beats, config.dataset.label_tolerance_seconds))
         for method, method_scores in scores.items():

@@ -1,8 +1,8 @@
-"""The QKeras beat network: a (10, 3) window -> 16 -> 8 -> 1 beat probability.
+"""The QKeras beat network: a (frames, 3) window -> 16 -> 8 -> 1 beat probability.
 
 Layers (names matter: hls4ml names its ports and the npz keys after them)::
 
-    window (Input 10x3) -> flatten -> dense_1 (QDense 16) -> relu_1 (quantized_relu)
+    window (Input frames x 3) -> flatten -> dense_1 (QDense 16) -> relu_1 (quantized_relu)
         -> dense_2 (QDense 8) -> relu_2 (quantized_relu) -> dense_3 (QDense 1) -> beat_probability (sigmoid)
 
 Weights and biases are ``quantized_bits(8, 1, alpha=1)`` (8 bits, values in [-2, 2) in steps of
@@ -28,7 +28,6 @@ from qkeras import QActivation, QDense, quantized_bits, quantized_relu
 from qkeras.utils import _add_supported_quantized_objects
 
 from hls_model.config import ModelConfig
-from rhythm_service.features import N_FEATURES, WINDOW_FRAMES
 
 INPUT_NAME = "window"
 OUTPUT_NAME = "beat_probability"
@@ -37,11 +36,11 @@ OUTPUT_NAME = "beat_probability"
 def build_model(config: ModelConfig) -> tf.keras.Model:
     """A fresh, untrained network (call ``tf.keras.utils.set_random_seed`` first for reproducibility).
 
-    Example: ``build_model(ModelConfig()).count_params()`` -> 641.
+    Example: ``build_model(ModelConfig()).count_params()`` -> 1321 (a 24 x 3 window).
     """
     weights = quantized_bits(config.weight_bits, config.weight_integer_bits, alpha=1)
     relu = quantized_relu(config.activation_bits, config.activation_integer_bits)
-    inputs = tf.keras.Input(shape=(WINDOW_FRAMES, N_FEATURES), name=INPUT_NAME)
+    inputs = tf.keras.Input(shape=(config.window.frames, config.window.features), name=INPUT_NAME)
     x = tf.keras.layers.Flatten(name="flatten")(inputs)
     for index, units in enumerate((*config.hidden_units, 1), start=1):
         x = QDense(units, kernel_quantizer=weights, bias_quantizer=weights, name=f"dense_{index}")(x)
@@ -77,9 +76,9 @@ def load_model(path: str | Path) -> tf.keras.Model:
 
 
 def predict(model: tf.keras.Model, windows: np.ndarray, batch_size: int = 8192) -> np.ndarray:
-    """Beat probabilities (n,) float32 for ``windows`` (n, 10, 3), without Keras' per-call overhead.
+    """Beat probabilities (n,) float32 for ``windows`` (n, frames, 3), without Keras' per-call overhead.
 
-    Example: ``predict(model, features.windows(stats.apply(frames)))``.
+    Example: ``predict(model, features.windows(stats.apply(frames), config.model.window))``.
     """
     if len(windows) == 0:
         return np.zeros(0, dtype=np.float32)
@@ -92,7 +91,7 @@ def quantized_parameters(model: tf.keras.Model) -> dict[str, np.ndarray]:
 
     Keys ``dense_<k>/kernel`` (inputs x units) and ``dense_<k>/bias`` (units), float32.
 
-    Example: ``quantized_parameters(model)["dense_1/kernel"].shape`` -> ``(30, 16)``.
+    Example: ``quantized_parameters(model)["dense_1/kernel"].shape`` -> ``(72, 16)``.
     """
     parameters = {}
     for layer in model.layers:

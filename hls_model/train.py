@@ -79,8 +79,8 @@ def train(
     set_seeds(settings.seed)
     stats = Normalisation.fit(np.concatenate([song.features for song in train_songs]))
     tolerance = config.dataset.label_tolerance_seconds
-    x, y = windows_and_labels(train_songs, stats, tolerance)
-    validation = windows_and_labels(validation_songs, stats, tolerance)
+    x, y = windows_and_labels(train_songs, stats, config.model.window, tolerance)
+    validation = windows_and_labels(validation_songs, stats, config.model.window, tolerance)
     model = build_model(config.model)
     model.compile(
         optimizer=tf.keras.optimizers.Adam(settings.learning_rate),

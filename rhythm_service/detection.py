@@ -3,13 +3,15 @@
 ``read_audio`` decodes an uploaded file with libsndfile (WAV, FLAC, OGG/Vorbis, MP3, AIFF and
 the rest it reads), refusing what it cannot read (``UnsupportedAudio``, HTTP 415) and audio
 longer than the limit (``AudioTooLong``, 413) before decoding it. ``BeatDetector`` runs the
-pipeline with the package's feature statistics and the selected backend, timing each stage;
+pipeline with the package's feature statistics and window shape and the selected backend (the
+network's beat activation), then tracks the beats on it (``beat_tracking``: no threshold, a
+tempo/phase Bayesian network by default), timing each stage;
 the backend is called under a lock (one accelerator, one caller at a time) and each call is
 reported to ``on_inference`` (metrics).
 
 Example::
 
-    detector = BeatDetector(backend, package.normalisation, on_inference=metrics.inference)
+    detector = BeatDetector(backend, package.normalisation, package.window, on_inference=metrics.inference)
     audio, sr = read_audio(Path("song.flac").read_bytes(), max_seconds=600)
     result = detector.detect(audio, sr)       # beats (s), tempo (BPM), probabilities, timings
 """
@@ -28,7 +30,7 @@ import soundfile
 
 from rhythm_service import features
 from rhythm_service.backends import Backend
-from rhythm_service.beat_tracking import FRAME_RATE, track_beats
+from rhythm_service.beat_tracking import FRAME_RATE, TEMPO_RANGE_BPM, track_beats
 from rhythm_service.validation import InvalidInput
 
 
@@ -103,24 +105,25 @@ class Detection:
 class BeatDetector:
     """Runs windows and whole songs through one backend (thread-safe)."""
 
-    def __init__(self, backend: Backend, normalisation: features.Normalisation,
+    def __init__(self, backend: Backend, normalisation: features.Normalisation, window: features.WindowShape,
                  on_inference: Callable[[str, float, int], None] | None = None) -> None:
-        """Args: the inference ``backend``, the package's feature ``normalisation``, and a callback
-        ``on_inference(backend_name, seconds, windows)`` per backend call.
+        """Args: the inference ``backend``, the package's feature ``normalisation`` and input ``window`` shape,
+        and a callback ``on_inference(backend_name, seconds, windows)`` per backend call.
 
-        Example: ``BeatDetector(backend, package.normalisation)``.
+        Example: ``BeatDetector(backend, package.normalisation, package.window)``.
         """
         self.backend = backend
         self.normalisation = normalisation
+        self.window = window
         self.on_inference = on_inference
         self._lock = threading.Lock()
         self.warmed_up = threading.Event()  # set once ``warm_up`` ran (or failed): /health's detection_ready
 
     def predict(self, windows: np.ndarray, *, normalised: bool = False) -> tuple[np.ndarray, float]:
-        """Beat probabilities of (N, 10, 3) feature windows (raw features unless ``normalised``), and the
+        """Beat probabilities of (N, frames, 3) feature windows (raw features unless ``normalised``), and the
         backend's time in seconds.
 
-        Example: ``probabilities, seconds = detector.predict(features.windows(frames))``.
+        Example: ``probabilities, seconds = detector.predict(features.windows(frames, detector.window))``.
         """
         x = np.ascontiguousarray(windows if normalised else self.normalisation.apply(windows), dtype=np.float32)
         with self._lock:
@@ -146,7 +149,8 @@ class BeatDetector:
             self.warmed_up.set()
         return time.perf_counter() - started
 
-    def detect(self, audio: np.ndarray, sr: int, *, method: str = "dp", threshold: float = 0.5) -> Detection:
+    def detect(self, audio: np.ndarray, sr: int, *, method: str = "dbn",
+               tempo_range_bpm: tuple[float, float] = TEMPO_RANGE_BPM) -> Detection:
         """Beats and tempo of ``audio`` (samples, or samples x channels) at ``sr`` Hz.
 
         Raises ``InvalidInput`` for audio too short to analyse.
@@ -160,12 +164,12 @@ class BeatDetector:
             raise InvalidInput(str(exc)) from None
         timings["features"] = (time.perf_counter() - started) * 1000
         mark = time.perf_counter()
-        windows = features.windows(self.normalisation.apply(frames))
+        windows = features.windows(self.normalisation.apply(frames), self.window)
         timings["windows"] = (time.perf_counter() - mark) * 1000
         probabilities, seconds = self.predict(windows, normalised=True)
         timings["inference"] = seconds * 1000
         mark = time.perf_counter()
-        beats, tempo = track_beats(probabilities, method=method, threshold=threshold)
+        beats, tempo = track_beats(probabilities, method=method, tempo_range_bpm=tempo_range_bpm)
         timings["tracking"] = (time.perf_counter() - mark) * 1000
         timings["total"] = (time.perf_counter() - started) * 1000
         return Detection(beats=beats, tempo=tempo, probabilities=probabilities, backend=self.backend.name,

@@ -1,26 +1,37 @@
 """The beat model's input features, computed once here for training (hls_model) and serving.
 
-Three features per analysis frame, as the original service computed them with librosa at
-22,050 Hz with a hop of 512 samples (one frame every 23.2 ms):
+Three features per analysis frame at 22,050 Hz with a hop of 512 samples (one frame every
+23.2 ms): the **spectral flux of three frequency bands** of a log-magnitude mel spectrogram, the
+input the field's best beat trackers feed their networks (Böck et al.), computed with
+``librosa.onset.onset_strength_multi`` (SuperFlux's maximum filter across mel bands, so vibrato
+and slow glides do not look like onsets):
 
-====  ====================  =================================================
-col   feature               librosa call
-====  ====================  =================================================
-0     onset strength        ``librosa.onset.onset_strength``
-1     spectral centroid     ``librosa.feature.spectral_centroid`` (Hz)
-2     spectral rolloff      ``librosa.feature.spectral_rolloff`` (Hz, 85 %)
-====  ====================  =================================================
+====  ==============  =========================================================
+col   feature         what it hears
+====  ==============  =========================================================
+0     ``flux_low``    30-250 Hz: kick drum, bass, the left hand of a piano
+1     ``flux_mid``    250-3,000 Hz: snare, chords, voices, strings
+2     ``flux_high``   3-11 kHz: hi-hats, cymbals, attacks of plucked notes
+====  ==============  =========================================================
 
-The model sees a window of ``WINDOW_FRAMES`` (10) consecutive frames x 3 features, normalised
-with per-feature statistics fitted on the training set (``Normalisation``, saved as JSON beside
-the model) and clipped to +-``CLIP_SIGMAS``. Window ``i`` of ``windows(features)`` is the one
-whose *reference frame* (its position ``REFERENCE_FRAME`` = 5) is frame ``i``: there is one
-window per frame, frames beyond either end repeat the first/last frame, and the model's output
-for window ``i`` is the beat probability at ``frame_times(n)[i]``. A window therefore needs
-``WINDOW_FRAMES - 1 - REFERENCE_FRAME`` (4) frames after its reference frame: 93 ms of look-ahead.
+**Normalised per recording** (``extract``): the mel spectrogram is in dB relative to the
+recording's loudest bin (so neither the gain nor a band's level matters: a flux is a rise in dB),
+and the three are divided by their recording's 95th percentile (so sparse and dense music, a
+quiet or a dull recording, give the network the same range). A model package's ``Normalisation``
+(fitted on the training set, saved beside the model) then centres and scales the three columns
+and clips them to +-``CLIP_SIGMAS``.
+
+The model sees a window of ``frames`` consecutive frames x 3 features (``WindowShape``; the
+package says which: ``WINDOW_FRAMES`` / ``REFERENCE_FRAME`` are this code's defaults). Window
+``i`` of ``windows(features, shape)`` is the one whose *reference frame* is frame ``i``: there is
+one window per frame, frames beyond either end repeat the first/last frame, and the model's output
+for window ``i`` is the beat probability at ``frame_times(n)[i]``.
 
 Flattened for the accelerator (``rhythm_service.register_map``), element ``k`` of a window is
 ``window[k // 3, k % 3]`` (frame-major, as Keras' ``Flatten``).
+
+``onset_envelope`` is the plain single-band onset strength (librosa's default) on the same frame
+grid: the baseline the network's activation is compared with.
 
 This module needs numpy and librosa only (never TensorFlow).
 
@@ -29,7 +40,7 @@ Example::
     from rhythm_service import features
     frames = features.extract(audio, 44100)                  # (n, 3) float32
     stats = features.Normalisation.load("model/normalisation.json")
-    x = features.windows(stats.apply(frames))                # (n, 10, 3) float32
+    x = features.windows(stats.apply(frames), shape)         # (n, shape.frames, 3) float32
     times = features.frame_times(len(frames))                # seconds, one per window
 """
 
@@ -44,12 +55,40 @@ import numpy as np
 
 SAMPLE_RATE = 22050  # Hz: audio is resampled to this before analysis
 HOP_LENGTH = 512  # samples between frames
-N_FFT = 2048  # analysis window of the spectral features (librosa's default)
-FEATURE_NAMES = ("onset_strength", "spectral_centroid", "spectral_rolloff")
+N_FFT = 1024  # analysis window of the spectrogram (46 ms: onsets stay sharp)
+N_MELS = 82  # mel bands from MEL_FMIN to Nyquist
+MEL_FMIN = 30.0  # Hz
+BAND_EDGES_HZ = (250.0, 3000.0)  # the three bands' boundaries
+FLUX_MAX_SIZE = 3  # SuperFlux: the previous frame's maximum over this many neighbouring mel bands
+TOP_DB = 80.0  # the spectrogram's floor below the recording's loudest bin
+SCALE_PERCENTILE = 95.0  # each band's flux is divided by this percentile of its recording
+FEATURE_NAMES = ("flux_low", "flux_mid", "flux_high")
 N_FEATURES = len(FEATURE_NAMES)
-WINDOW_FRAMES = 10  # frames in one model input
-REFERENCE_FRAME = 5  # the frame of a window its label and output refer to
+WINDOW_FRAMES = 24  # frames in one model input (this code's default; a package says its own)
+REFERENCE_FRAME = 12  # the frame of a window its label and output refer to (11 frames, 255 ms, of look-ahead)
 CLIP_SIGMAS = 8.0  # normalised values are clipped to +-this (keeps them in fixed-point range)
+
+
+@dataclass(frozen=True)
+class WindowShape:
+    """The model's input: ``frames`` consecutive frames of ``features`` each, labelled at frame ``reference``.
+
+    Example: ``WindowShape(24, 12).inputs`` -> ``72``.
+    """
+
+    frames: int = WINDOW_FRAMES
+    reference: int = REFERENCE_FRAME
+    features: int = N_FEATURES
+
+    def __post_init__(self) -> None:
+        if self.frames < 1 or self.features < 1 or not 0 <= self.reference < self.frames:
+            raise ValueError(f"a window of {self.frames} frames x {self.features} features with its reference "
+                             f"frame at {self.reference} is impossible")
+
+    @property
+    def inputs(self) -> int:
+        """Values in one flattened window (``frames * features``)."""
+        return self.frames * self.features
 
 
 def to_mono(audio: np.ndarray, sr: int) -> np.ndarray:
@@ -67,22 +106,44 @@ def to_mono(audio: np.ndarray, sr: int) -> np.ndarray:
     return np.ascontiguousarray(samples, dtype=np.float32)
 
 
-def extract(audio: np.ndarray, sr: int) -> np.ndarray:
-    """The (n_frames, 3) float32 feature matrix of ``audio`` (mono or samples x channels) sampled at ``sr``.
-
-    Columns as in ``FEATURE_NAMES``; frame ``i`` is centred at ``i * HOP_LENGTH / SAMPLE_RATE`` s.
-
-    Example: ``extract(np.zeros(22050, "f4"), 22050).shape`` -> ``(44, 3)``.
-    """
+def _analysed(audio: np.ndarray, sr: int) -> np.ndarray:
     y = to_mono(audio, sr)
     if len(y) < HOP_LENGTH:
         raise ValueError(f"audio too short: {len(y)} samples at {SAMPLE_RATE} Hz, need at least {HOP_LENGTH}")
-    onset = librosa.onset.onset_strength(y=y, sr=SAMPLE_RATE, hop_length=HOP_LENGTH, n_fft=N_FFT)
-    spectrum = np.abs(librosa.stft(y, n_fft=N_FFT, hop_length=HOP_LENGTH))
-    centroid = librosa.feature.spectral_centroid(S=spectrum, sr=SAMPLE_RATE, n_fft=N_FFT, hop_length=HOP_LENGTH)[0]
-    rolloff = librosa.feature.spectral_rolloff(S=spectrum, sr=SAMPLE_RATE, n_fft=N_FFT, hop_length=HOP_LENGTH)[0]
-    n = min(len(onset), len(centroid), len(rolloff))
-    return np.stack([onset[:n], centroid[:n], rolloff[:n]], axis=1).astype(np.float32)
+    return y
+
+
+def _band_channels() -> list[int]:
+    mel_hz = librosa.mel_frequencies(n_mels=N_MELS, fmin=MEL_FMIN, fmax=SAMPLE_RATE / 2)
+    return [0, *(int(i) for i in np.searchsorted(mel_hz, BAND_EDGES_HZ)), N_MELS]
+
+
+def extract(audio: np.ndarray, sr: int) -> np.ndarray:
+    """The (n_frames, 3) float32 feature matrix of ``audio`` (mono or samples x channels) sampled at ``sr``.
+
+    Columns as in ``FEATURE_NAMES``, scaled by the recording's ``SCALE_PERCENTILE``; frame ``i``
+    is centred at ``i * HOP_LENGTH / SAMPLE_RATE`` s.
+
+    Example: ``extract(np.zeros(22050, "f4"), 22050).shape`` -> ``(44, 3)``.
+    """
+    y = _analysed(audio, sr)
+    mel = librosa.feature.melspectrogram(y=y, sr=SAMPLE_RATE, n_fft=N_FFT, hop_length=HOP_LENGTH, n_mels=N_MELS,
+                                         fmin=MEL_FMIN, power=1.0)
+    db = librosa.amplitude_to_db(mel / max(float(mel.max()), 1e-12), ref=1.0, amin=1e-6, top_db=TOP_DB)
+    flux = librosa.onset.onset_strength_multi(S=db, sr=SAMPLE_RATE, n_fft=N_FFT, hop_length=HOP_LENGTH, lag=1,
+                                              max_size=FLUX_MAX_SIZE, channels=_band_channels())
+    scale = float(np.percentile(flux, SCALE_PERCENTILE))
+    return np.ascontiguousarray(flux.T / (scale if scale > 1e-6 else 1.0), dtype=np.float32)
+
+
+def onset_envelope(audio: np.ndarray, sr: int) -> np.ndarray:
+    """librosa's plain onset strength (one band, its defaults) of ``audio`` on the features' frame grid.
+
+    The baseline a beat tracker is run on to show what the network adds. Example:
+    ``onset_envelope(np.zeros(22050, "f4"), 22050).shape`` -> ``(44,)``.
+    """
+    y = _analysed(audio, sr)
+    return librosa.onset.onset_strength(y=y, sr=SAMPLE_RATE, hop_length=HOP_LENGTH).astype(np.float32)
 
 
 def frame_times(n_frames: int) -> np.ndarray:
@@ -93,15 +154,14 @@ def frame_times(n_frames: int) -> np.ndarray:
     return librosa.frames_to_time(np.arange(n_frames), sr=SAMPLE_RATE, hop_length=HOP_LENGTH)
 
 
-def windows(features: np.ndarray, size: int = WINDOW_FRAMES, reference: int = REFERENCE_FRAME) -> np.ndarray:
-    """One (size, 3) window per frame of ``features`` (n, 3): window ``i`` has frame ``i`` at row ``reference``.
+def windows(features: np.ndarray, shape: WindowShape = WindowShape()) -> np.ndarray:
+    """One window per frame of ``features`` (n, 3): window ``i`` has frame ``i`` at row ``shape.reference``.
 
-    Frames before the first and after the last repeat the edge frame. Returns (n, size, 3) float32.
+    Frames before the first and after the last repeat the edge frame. Returns (n, shape.frames, 3) float32.
 
-    Example: ``windows(np.zeros((100, 3))).shape`` -> ``(100, 10, 3)``.
+    Example: ``windows(np.zeros((100, 3)), WindowShape(24, 12)).shape`` -> ``(100, 24, 3)``.
     """
-    if not 0 <= reference < size:
-        raise ValueError(f"reference frame {reference} outside a window of {size} frames")
+    size, reference = shape.frames, shape.reference
     padded = np.pad(np.asarray(features, dtype=np.float32), ((reference, size - 1 - reference), (0, 0)), mode="edge")
     view = np.lib.stride_tricks.sliding_window_view(padded, size, axis=0)  # (n, 3, size)
     return np.ascontiguousarray(view.transpose(0, 2, 1))

@@ -1,8 +1,8 @@
 """The beat model package the service, the sandbox card and the roles are tested with.
 
 Built once by the real pipeline (``python -m hls_model --ci all``: generate, train, evaluate,
-convert, package; about 45 s on 2 cores) into ``build/test-model`` and reused: the pipeline skips
-every step whose inputs did not change, so a later session costs a second. A file lock keeps
+convert, package; about 45 s on 2 cores) into ``build/test-model`` and brought up to date by every
+test session: the pipeline skips each step whose code and inputs did not change (a few seconds). A file lock keeps
 concurrent test runs from building it twice at once.
 
 Example::
@@ -30,10 +30,9 @@ def model_package_folder() -> Path:
     with open(WORK / ".lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         release = WORK / "package" / "release.json"
-        if not release.is_file():
-            env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"}
-            subprocess.run([sys.executable, "-m", "hls_model", "--ci", "--work", str(WORK), "all"], cwd=ROOT,
-                           env=env, check=True, stdout=subprocess.DEVNULL)
+        env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"}  # every step reruns only if its code or inputs changed
+        subprocess.run([sys.executable, "-m", "hls_model", "--ci", "--work", str(WORK), "all"], cwd=ROOT,
+                       env=env, check=True, stdout=subprocess.DEVNULL)
         return WORK / "package" / json.loads(release.read_text())["folder"]
 
 

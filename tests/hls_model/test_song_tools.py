@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import mir_eval
 import numpy as np
 import pytest
 
@@ -63,18 +64,49 @@ def pulse_curve(bpm: float, seconds: float, offbeat: float) -> tuple[np.ndarray,
     return curve, beats
 
 
-@pytest.mark.parametrize("bpm", [64.0, 100.0, 150.0, 190.0])
-def test_tracking_finds_the_beats_of_a_clean_curve(bpm: float) -> None:
+@pytest.mark.parametrize(("method", "bpm"), [("dbn", 64.0), ("dbn", 100.0), ("dbn", 150.0), ("dbn", 190.0),
+                                             ("dp", 100.0), ("dp", 150.0)])  # dp halves 190 BPM: its tempo prior
+def test_tracking_finds_the_beats_of_a_clean_curve(bpm: float, method: str) -> None:
     curve, beats = pulse_curve(bpm, 20.0, offbeat=0.4)
-    found, tempo = beat_tracking.track_beats(curve)
+    found, tempo = beat_tracking.track_beats(curve, method)
     assert abs(tempo - bpm) < 0.04 * bpm
     assert np.mean([np.min(np.abs(found - b)) < 0.07 for b in beats[1:-1]]) > 0.95
 
 
-def test_peak_picking_keeps_peaks_above_the_threshold() -> None:
-    curve, beats = pulse_curve(120.0, 10.0, offbeat=0.3)
-    found = beat_tracking.pick_peaks(curve, threshold=0.5)
-    assert len(found) == len(beats) and np.max(np.abs(found - beats)) < 0.025
+def test_a_weak_activation_still_gets_its_beats() -> None:
+    """No threshold: a recording whose network output never passes 0.06 is tracked like a loud one."""
+    curve, beats = pulse_curve(150.0, 20.0, offbeat=0.3)
+    found, tempo = beat_tracking.track_beats(0.06 * curve + 0.01)
+    assert abs(tempo - 150.0) < 6.0
+    assert mir_eval.beat.f_measure(beats, found) > 0.95
+
+
+def test_the_dbn_follows_a_sudden_tempo_change() -> None:
+    slow, slow_beats = pulse_curve(90.0, 12.0, offbeat=0.3)
+    fast, fast_beats = pulse_curve(140.0, 12.0, offbeat=0.3)
+    found, _ = beat_tracking.track_beats(np.concatenate([slow, fast]))
+    reference = np.concatenate([slow_beats, fast_beats + len(slow) / beat_tracking.FRAME_RATE])
+    assert mir_eval.beat.f_measure(reference, found) > 0.9
+
+
+def test_the_tracker_keeps_the_beat_not_the_eighth_notes() -> None:
+    curve, beats = pulse_curve(80.0, 30.0, offbeat=0.5)
+    found, tempo = beat_tracking.track_beats(curve)
+    assert abs(tempo - 80.0) < 3.2 and mir_eval.beat.f_measure(beats, found) > 0.95
+
+
+@pytest.mark.parametrize("activation", [np.zeros(500), np.zeros(1), np.full(300, np.nan)])
+def test_no_pulse_gives_no_beats(activation: np.ndarray) -> None:
+    found, tempo = beat_tracking.track_beats(activation)
+    assert len(found) == 0 and tempo == 0.0
+
+
+def test_the_tempo_range_is_respected_and_checked() -> None:
+    curve, _ = pulse_curve(120.0, 20.0, offbeat=0.2)
+    _, tempo = beat_tracking.track_beats(curve, tempo_range_bpm=(40.0, 90.0))
+    assert abs(tempo - 60.0) < 2.4  # the octave below that fits the range
+    with pytest.raises(ValueError, match="tempo range"):
+        beat_tracking.track_beats(curve, tempo_range_bpm=(120.0, 100.0))
 
 
 def test_unknown_methods_are_refused() -> None:
