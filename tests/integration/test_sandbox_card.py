@@ -1,6 +1,6 @@
 """The FPGA card stand-in end to end: an AFI built with its model package, loaded with the fpga-* tools,
 driven over SSH by an unprivileged user through /sys/bus/pci/devices/<DBDF>/resource0. The design takes
-the window of the package it was built from."""
+the window of the package it was built from: the CI model's, or another one (16 frames x 3 features)."""
 
 from __future__ import annotations
 
@@ -22,6 +22,7 @@ from tests.conftest import running_sandbox
 from tests.model_package import model_package_tarball
 from tests.ssh_helpers import connect
 from tests.unit.aws.dcp_fixtures import dcp_tarball
+from tests.window_package import window_package_folder, window_package_tarball
 
 HOSTS = ("card-a", "card-b")
 DBDF = "0000:00:1e.0"  # f2.6xlarge slot 0, as fpga-describe-local-image prints it
@@ -70,16 +71,18 @@ def card_sandbox(new_config, model_package):
 
 @pytest.fixture(scope="module")
 def afis(card_sandbox, tmp_path_factory) -> dict[str, str]:
-    """agfi ids: ``model`` (tagged with the CI model package) and ``bare`` (no package tag)."""
+    """agfi ids: ``model`` (tagged with the CI model package), ``wide`` (a package with a window of 16 frames)
+    and ``bare`` (no package tag)."""
     path = tmp_path_factory.mktemp("dcp") / "24_05_01-120000.Developer_CL.tar"
     path.write_bytes(dcp_tarball(F2))
     ec2, s3 = aws(card_sandbox, "ec2"), aws(card_sandbox, "s3")
     config = AfiConfig("card", f"fpgaops-card-{card_sandbox.region}", poll_interval_s=0.1, timeout_s=30)
     model = ensure_afi(ec2, s3, path, "a" * 64, config, package_tarball=model_package_tarball())
+    wide = ensure_afi(ec2, s3, path, "c" * 64, config, package_tarball=window_package_tarball(16))
     bare = ensure_afi(ec2, s3, path, "b" * 64, config)
     assert model.afi.tags[PACKAGE_TAG].startswith(f"s3://{config.bucket}/model-packages/card/")
     assert PACKAGE_TAG not in bare.afi.tags
-    return {"model": model.afi.agfi_id, "bare": bare.afi.agfi_id}
+    return {"model": model.afi.agfi_id, "wide": wide.afi.agfi_id, "bare": bare.afi.agfi_id}
 
 
 def login(cfg, host):
@@ -138,6 +141,23 @@ def test_a_loaded_afi_answers_as_its_model_to_an_unprivileged_user(sdk_hosts, af
     assert answer["inputs_back"][-2][0] == rm.to_fixed(40.0, package.input_format) & 0xFFFFFFFF
     negative = next(w for w in words[0] if w >> 15)
     assert negative | 0xFFFF0000 in answer["inputs_back"][0]  # inputs read back sign-extended
+
+
+def test_a_design_takes_the_window_of_the_package_it_was_built_from(sdk_hosts, afis):
+    package = ModelPackage.load(window_package_folder(16))
+    windows = np.random.default_rng(16).normal(0, 1.5, (5, 16, 3))
+    words = [[w for _, w in rm.input_writes(window, package.input_format, 48)] for window in windows]
+    with login(sdk_hosts, HOSTS[0]) as conn:
+        assert conn.run(f"sudo fpga-load-local-image -S 0 -I {afis['wide']}", warn=True).exited == 0
+
+    result = run_client(sdk_hosts, HOSTS[0], words)
+
+    assert result.exited == 0, result.stderr
+    answer = json.loads(result.stdout)
+    assert answer["ids"] == [rm.DESIGN_ID, package.model_id, package.format_word, 48]
+    outputs = [rm.decode_output(word, package.output_format) for word, _, _ in answer["results"]]
+    assert outputs == list(CsimBackend(package).predict(windows))
+    assert [back[47] & 0xFFFF for back in answer["inputs_back"]] == [w[47] for w in words]  # INPUT[47] decoded
 
 
 def test_someone_outside_the_group_cannot_open_the_bar(sdk_hosts, afis):

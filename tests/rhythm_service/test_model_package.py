@@ -14,6 +14,7 @@ from tests.rhythm_service.backend_helpers import (
     package_fixture,  # noqa: F401 (fixture)
     rewrite_manifest,
 )
+from tests.window_package import window_package_folder
 
 
 def test_loads_the_ci_package(package, model_package):
@@ -175,3 +176,10 @@ def test_statistics_of_other_features_are_refused(package, tmp_path):
                                                 r"the manifest's window has \['a', 'b', 'c'\]"):
         ModelPackage.load(_with_model(package, tmp_path, features=names))
 
+
+def test_a_package_with_another_window_loads_with_it():
+    wide = ModelPackage.load(window_package_folder(16))
+    assert (wide.window_frames, wide.reference_frame, wide.n_features, wide.n_inputs) == (16, 8, 3, 48)
+    assert wide.window_dims == (16, 3) and wide.weights["dense_1/kernel"].shape == (48, 16)
+    assert wide.manifest["model"]["architecture"].startswith("window(16x3) -> QDense 16")
+    wide.verify_hls_project()
