@@ -341,7 +341,7 @@ def _manifest(config: PipelineConfig, work: Path, interface, weights_sha256: str
         "strategy": config.convert.strategy,
         "clock_period_ns": config.convert.clock_period_ns,
         "model": {
-            "architecture": "window(10x3) -> QDense 16 -> qrelu -> QDense 8 -> qrelu -> QDense 1 -> sigmoid",
+            "architecture": _architecture(work / "train"),
             "input_name": INPUT_NAME,
             "output_name": OUTPUT_NAME,
             "window_frames": features.WINDOW_FRAMES,
@@ -372,6 +372,21 @@ def _manifest(config: PipelineConfig, work: Path, interface, weights_sha256: str
                                                              "hardware")},
         "build": commands,
     }
+
+
+def _architecture(trained: Path) -> str:
+    """The trained network as its files say, e.g. ``window(16x3) -> QDense 16 -> qrelu -> QDense 8 -> qrelu ->
+    QDense 1 -> sigmoid``: the features are the statistics' columns, the frames the first kernel's rows over them.
+    """
+    n_features = len(json.loads((trained / "normalisation.json").read_text())["mean"])
+    with np.load(trained / "weights.npz") as weights:
+        count = sum(name.endswith("/kernel") for name in weights.files)
+        kernels = [weights[f"dense_{k}/kernel"] for k in range(1, count + 1)]
+    frames, extra = divmod(kernels[0].shape[0], n_features)
+    if extra:
+        raise StepFailed(f"{trained}: dense_1 takes {kernels[0].shape[0]} inputs, not whole frames of {n_features}")
+    layers = " -> qrelu -> ".join(f"QDense {kernel.shape[1]}" for kernel in kernels)
+    return f"window({frames}x{n_features}) -> {layers} -> sigmoid"
 
 
 RUNNERS = {
