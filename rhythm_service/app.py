@@ -89,7 +89,7 @@ def build_service(config: ServiceConfig) -> RhythmService:
     errgen.start()
     rhythm = RhythmController(errgen.submit, on_lateness=metrics.beat_lateness.observe,
                               on_running=lambda running: metrics.mode_running.set(int(running)))
-    detector = BeatDetector(backend, package.normalisation, on_inference=metrics.inference)
+    detector = BeatDetector(backend, package.normalisation, package.window, on_inference=metrics.inference)
     threading.Thread(target=_warm_up, args=(detector,), name="warm-up", daemon=True).start()
     return RhythmService(config=config, package=package, backend=backend, backend_reasons=reasons,
                          detector=detector, metrics=metrics, errgen=errgen, rhythm=rhythm)

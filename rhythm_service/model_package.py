@@ -41,7 +41,7 @@ from typing import Any
 
 import numpy as np
 
-from rhythm_service import register_map
+from rhythm_service import features, register_map
 from rhythm_service.features import Normalisation
 
 MANIFEST = "manifest.json"
@@ -97,6 +97,11 @@ class ModelPackage:
     def window_dims(self) -> tuple[int, int]:
         """The shape of one window: ``(window_frames, n_features)``."""
         return self.window_frames, self.n_features
+
+    @property
+    def window(self) -> features.WindowShape:
+        """The window as ``rhythm_service.features`` takes it (``features.windows(frames, package.window)``)."""
+        return features.WindowShape(self.window_frames, self.reference_frame, self.n_features)
 
     @property
     def window_description(self) -> str:
