@@ -84,7 +84,7 @@ def _rewrite(folder: Path, frames: int) -> None:
     if (folder / "cl").is_dir():
         render_cl(interface, rm.model_id(weights_sha256), manifest["cl"]["name"], folder / "cl")
     model.update(window_frames=frames, reference_frame=frames // 2, weights_sha256=weights_sha256,
-                 architecture=model["architecture"].replace(f"window({old_frames}x", f"window({frames}x"))
+                 architecture=re.sub(r"^window\(\d+x", f"window({frames}x", model["architecture"]))
     manifest["register_map"]["model_id"] = f"0x{rm.model_id(weights_sha256):08X}"
     manifest["ip"] = interface.as_dict()
     manifest.pop("files"), manifest.pop("content_sha256")

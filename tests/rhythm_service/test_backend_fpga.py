@@ -90,7 +90,7 @@ def test_no_fpga_and_bad_device_names(package, tmp_path):
 
 def test_a_card_running_another_model_is_refused(package, cpu, tmp_path):
     with (TestCard(tmp_path, package, cpu.predict_one, model_id=0x12345678),
-          pytest.raises(FpgaError, match=r"runs model 0x12345678.*is model 0xF3DBDB91.*agfi-0123")):
+          pytest.raises(FpgaError, match=rf"runs model 0x12345678.*is model 0x{package.model_id:08X}.*agfi-0123")):
         FpgaBackend(package, settings(tmp_path, fpga_agfi="agfi-0123456789abcdef0"))
 
 
