@@ -200,6 +200,7 @@ def run_convert(config: PipelineConfig, work: Path, progress: Progress, force: b
     from hls_model import convert
     from hls_model import model as beat_model
     from hls_model.evaluate import evaluate
+    from hls_model.resources import estimate
 
     data, trained, out = work / "generate", work / "train", work / "convert"
     _require(trained, MODEL_FILES, "train")
@@ -218,7 +219,7 @@ def run_convert(config: PipelineConfig, work: Path, progress: Progress, force: b
     keras_model = beat_model.load_model(trained / "model.h5")
     stats = features.Normalisation.load(trained / "normalisation.json")
     songs = dataset.load_split(data / "test.npz")
-    windows = np.concatenate([features.windows(stats.apply(song.features)) for song in songs])
+    windows = np.concatenate([features.windows(stats.apply(song.features), config.model.window) for song in songs])
     testbench = windows[: config.convert.testbench_windows]
     graph = convert.convert(keras_model, config.convert, out / "hls_project", testbench)
     progress.advance(task)
@@ -228,6 +229,7 @@ def run_convert(config: PipelineConfig, work: Path, progress: Progress, force: b
     report = convert.agreement(beat_model.predict(keras_model, windows), convert.emulate(graph, windows),
                                config.evaluate.threshold)
     report["emulation_seconds"] = round(time.monotonic() - started, 2)
+    report["resources"] = estimate(graph, config.convert).as_dict()
     progress.advance(task)
     scores = evaluate(lambda w: convert.emulate(graph, w), songs, stats, config)
     report.update(
@@ -252,8 +254,9 @@ def run_convert(config: PipelineConfig, work: Path, progress: Progress, force: b
 
 
 def _emulation_headline(report: dict) -> dict:
-    keys = ("windows", "agreement", "max_abs_diff", "beat_f_measure", "platform", "part", "precision", "reuse_factor")
-    return {key: report[key] for key in keys}
+    keys = ("windows", "agreement", "max_abs_diff", "beat_f_measure", "platform", "part", "precision", "reuse_factor",
+            "resources")
+    return {key: report[key] for key in keys if key in report}  # emulation.json from before "resources" lacks it
 
 
 # ---- package ---------------------------------------------------------------------------------
@@ -344,8 +347,8 @@ def _manifest(config: PipelineConfig, work: Path, interface, weights_sha256: str
             "architecture": _architecture(work / "train"),
             "input_name": INPUT_NAME,
             "output_name": OUTPUT_NAME,
-            "window_frames": features.WINDOW_FRAMES,
-            "reference_frame": features.REFERENCE_FRAME,
+            "window_frames": config.model.window_frames,
+            "reference_frame": config.model.reference_frame,
             "features": list(features.FEATURE_NAMES),
             "sample_rate": features.SAMPLE_RATE,
             "hop_length": features.HOP_LENGTH,

@@ -19,8 +19,9 @@ New:
 
 - ``POST /api/stop-rhythm-mode``: ``success``, ``stopped``, ``rhythm`` (final progress);
 - ``POST /api/detect-beats``: an audio file (multipart field ``file``, or the raw body with an
-  ``audio/*`` or ``application/octet-stream`` Content-Type); options ``method`` (dp | peaks) and
-  ``threshold`` (0-1) as form fields or query parameters. Answers ``beats``, ``tempo``,
+  ``audio/*`` or ``application/octet-stream`` Content-Type); options ``method`` (dbn | dp) and the
+  tempo range ``min_bpm`` / ``max_bpm`` (default 50-210) as form fields or query parameters.
+  Answers ``beats``, ``tempo``,
   ``probabilities`` (one per frame), ``backend``, ``timings_ms`` and the audio's facts;
 - ``POST /api/predict`` ``{"windows": [[[f, f, f] x frames], ...], "normalised": false}``: the beat
   probability of each window (raw features, normalised with the model's statistics, unless
@@ -43,7 +44,7 @@ from typing import Any
 from flask import Blueprint, Response, current_app, jsonify, request
 
 from rhythm_service import song_structure
-from rhythm_service.beat_tracking import METHODS, tempo_of
+from rhythm_service.beat_tracking import METHODS, TEMPO_RANGE_BPM, tempo_of
 from rhythm_service.detection import read_audio
 from rhythm_service.metrics import CONTENT_TYPE
 from rhythm_service.rhythm import BeatPlan
@@ -179,18 +180,21 @@ def detect_beats() -> Any:
     """Beats, tempo and per-frame probabilities of an uploaded audio file."""
     service = _service()
     data, filename = _uploaded_audio()
-    method = request.values.get("method", "dp")
+    method = request.values.get("method", "dbn")
     if method not in METHODS:
         raise InvalidInput(f"method: expected one of {', '.join(METHODS)}, got {method[:40]!r}")
-    threshold = _form_number("threshold", 0.5, 0.0, 1.0)
+    tempo_range = (_form_number("min_bpm", TEMPO_RANGE_BPM[0], 20.0, 400.0),
+                   _form_number("max_bpm", TEMPO_RANGE_BPM[1], 20.0, 400.0))
+    if tempo_range[1] <= tempo_range[0]:
+        raise InvalidInput(f"max_bpm must be above min_bpm, got {tempo_range[0]:g}-{tempo_range[1]:g}")
     started = time.perf_counter()
     audio, sr = read_audio(data, max_seconds=service.config.max_audio_seconds)
     decode_ms = (time.perf_counter() - started) * 1000
-    detection = service.detector.detect(audio, sr, method=method, threshold=threshold)
+    detection = service.detector.detect(audio, sr, method=method, tempo_range_bpm=tempo_range)
     body = detection.to_json()
     body["timings_ms"] = {"decode": round(decode_ms, 3), **body["timings_ms"]}
     body["timings_ms"]["total"] = round(body["timings_ms"]["total"] + decode_ms, 3)
-    body.update({"method": method, "threshold": threshold, "filename": filename, "sample_rate": sr,
+    body.update({"method": method, "tempo_range_bpm": list(tempo_range), "filename": filename, "sample_rate": sr,
                  "channels": int(audio.shape[1])})
     return jsonify(body)
 
@@ -213,7 +217,7 @@ def _uploaded_audio() -> tuple[bytes, str | None]:
 
 
 def _form_number(name: str, default: float, low: float, high: float) -> float:
-    """A number from the form or query string (``threshold=0.4``), in [low, high]."""
+    """A number from the form or query string (``min_bpm=80``), in [low, high]."""
     raw = request.values.get(name)
     if raw is None or raw == "":
         return default

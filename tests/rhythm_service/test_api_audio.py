@@ -56,11 +56,11 @@ def test_the_beats_and_tempo_of_a_click_track_are_found(client, format: str, sr:
 def test_options_and_the_raw_body_upload(client) -> None:
     audio, beats = click_track(BPM, 6.0)
     data = encoded(audio, 22050, "WAV")
-    status, body = upload(client, data, method="peaks", threshold="0.6")
-    assert status == 200 and (body["method"], body["threshold"]) == ("peaks", 0.6)
-    assert len(body["beats"]) == len(beats)
-    response = client.post("/api/detect-beats?method=dp", data=data, content_type="audio/wav")
-    assert response.status_code == 200 and response.get_json()["tempo"] == pytest.approx(BPM, rel=0.02)
+    status, body = upload(client, data, method="dp")
+    assert status == 200 and (body["method"], body["tempo_range_bpm"]) == ("dp", [50.0, 210.0])
+    assert all(np.min(np.abs(np.array(body["beats"]) - b)) < 0.07 for b in beats[1:])
+    response = client.post("/api/detect-beats?min_bpm=40&max_bpm=80", data=data, content_type="audio/wav")
+    assert response.status_code == 200 and response.get_json()["tempo"] == pytest.approx(BPM / 2, rel=0.02)
 
 
 def test_a_text_file_is_415(client) -> None:
@@ -91,8 +91,9 @@ def test_missing_or_empty_uploads_are_400(client, kwargs, words: str) -> None:
     assert response.status_code == 400 and words in response.get_json()["error"]
 
 
-@pytest.mark.parametrize(("form", "words"), [({"method": "magic"}, "method"), ({"threshold": "nan"}, "threshold"),
-                                             ({"threshold": "2"}, "threshold"), ({"threshold": "x"}, "threshold")])
+@pytest.mark.parametrize(("form", "words"), [({"method": "magic"}, "method"), ({"min_bpm": "nan"}, "min_bpm"),
+                                             ({"max_bpm": "1000"}, "max_bpm"), ({"min_bpm": "x"}, "min_bpm"),
+                                             ({"min_bpm": "120", "max_bpm": "100"}, "max_bpm must be above")])
 def test_bad_options_are_400(client, form, words: str) -> None:
     audio, _ = click_track(BPM, 2.0)
     status, body = upload(client, encoded(audio, 22050, "WAV"), **form)
