@@ -83,7 +83,7 @@ def convert(
 
 
 def emulate(graph: hls4ml.model.ModelGraph, windows: np.ndarray) -> np.ndarray:
-    """The C emulation's beat probabilities (n,) for ``windows`` (n, 10, 3).
+    """The C emulation's beat probabilities (n,) for ``windows`` (n, frames, 3).
 
     Example: ``emulate(graph, x[:10])``.
     """

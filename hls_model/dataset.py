@@ -27,6 +27,7 @@ from hls_model.synth_audio import Song, generate_song, song_seed
 from rhythm_service import features
 
 SPLITS = ("train", "validation", "test")
+GENERATORS = ("arranged", "synth")  # SoundFont arrangements, drum-machine songs: the last part of a song's name
 
 
 @dataclass(frozen=True)
@@ -65,7 +66,17 @@ def describe(song: Song, name: str) -> SongFeatures:
 
 def _song_features(job: tuple[DatasetConfig, str, int]) -> SongFeatures:
     config, split, index = job
-    return describe(song_of(config, split, index), f"{split}-{index:04d}")
+    generator = GENERATORS[0] if config.is_arranged(index) else GENERATORS[1]
+    return describe(song_of(config, split, index), f"{split}-{index:04d}-{generator}")
+
+
+def generator_of(song: SongFeatures) -> str:
+    """Which generator made ``song`` (``GENERATORS``), or ``"recording"`` for anything else.
+
+    Example: ``generator_of(SongFeatures("test-0001-synth", ...))`` -> ``'synth'``.
+    """
+    suffix = song.name.rsplit("-", 1)[-1]
+    return suffix if suffix in GENERATORS else "recording"
 
 
 def iter_split(config: DatasetConfig, split: str, workers: int = 1) -> Iterator[SongFeatures]:

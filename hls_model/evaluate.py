@@ -27,7 +27,7 @@ import numpy as np
 from sklearn.metrics import roc_auc_score
 
 from hls_model.config import EvaluateConfig, PipelineConfig
-from hls_model.dataset import SongFeatures, label_frames
+from hls_model.dataset import SongFeatures, generator_of, label_frames
 from rhythm_service import features
 from rhythm_service.beat_tracking import METHODS, track_beats
 
@@ -93,8 +93,9 @@ def evaluate(
 
     Returns ``{"songs", "method", "frame_accuracy", "roc_auc", "beat_f_measure", "tempo_accuracy",
     "tempo_accuracy_octave", "by_method": {method: {beat_f_measure, tempo_accuracy,
-    tempo_accuracy_octave}}, "per_song": [SongScore as dict, ...]}``: the top-level beat and tempo
-    scores and ``per_song`` are those of the configured method.
+    tempo_accuracy_octave}}, "by_generator": {"arranged" | "synth" | "recording": {...}},
+    "per_song": [SongScore as dict, ...]}``: the top-level beat and tempo scores, ``by_generator``
+    and ``per_song`` are those of the configured method.
 
     Example: ``evaluate(numpy_predict, test_songs, stats, PipelineConfig())["beat_f_measure"]``.
     """
@@ -118,5 +119,9 @@ def evaluate(
         "roc_auc": float(roc_auc_score(labels, probabilities)) if both_classes else float("nan"),
         **_summary(scores[settings.method]),
         "by_method": {method: _summary(method_scores) for method, method_scores in scores.items()},
+        "by_generator": {
+            kind: _summary([s for song, s in zip(songs, scores[settings.method], strict=True) if generator_of(song) == kind])
+            for kind in sorted({generator_of(song) for song in songs})
+        },
         "per_song": [asdict(s) for s in scores[settings.method]],
     }

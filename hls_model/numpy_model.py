@@ -4,7 +4,7 @@
 ``dense_<k>/bias`` (units), already quantized (the exact values QKeras computes with), plus
 ``relu/bits`` and ``relu/integer_bits`` (the hidden activations' quantizer). The forward pass is::
 
-    h = x.reshape(n, 30)                                  # element k = window[k // 3, k % 3]
+    h = x.reshape(n, -1)                                  # element k = window[k // 3, k % 3]
     h = relu_q(h @ dense_1/kernel + dense_1/bias)          # 16
     h = relu_q(h @ dense_2/kernel + dense_2/bias)          # 8
     p = sigmoid(h @ dense_3/kernel + dense_3/bias)         # 1: the beat probability
@@ -44,7 +44,7 @@ def save_weights(path: str | Path, parameters: dict[str, np.ndarray], relu_bits:
 def load_weights(path: str | Path) -> dict[str, np.ndarray]:
     """The arrays of a ``weights.npz``.
 
-    Example: ``load_weights("weights.npz")["dense_1/kernel"].shape`` -> ``(30, 16)``.
+    Example: ``load_weights("weights.npz")["dense_1/kernel"].shape`` -> ``(72, 16)``.
     """
     with np.load(path) as data:
         return {name: data[name] for name in data.files}
@@ -60,9 +60,9 @@ def quantized_relu(values: np.ndarray, bits: int, integer_bits: int) -> np.ndarr
 
 
 def forward(weights: dict[str, np.ndarray], windows: np.ndarray) -> np.ndarray:
-    """Beat probabilities (n,) float32 of ``windows`` (n, 10, 3), normalised as for the model.
+    """Beat probabilities (n,) float32 of ``windows`` (n, frames, 3), normalised as for the model.
 
-    Example: ``forward(load_weights("weights.npz"), np.zeros((1, 10, 3), "f4"))``.
+    Example: ``forward(load_weights("weights.npz"), np.zeros((1, 24, 3), "f4"))``.
     """
     bits, integer_bits = int(weights["relu/bits"]), int(weights["relu/integer_bits"])
     h = np.asarray(windows, dtype=np.float32).reshape(len(windows), -1)

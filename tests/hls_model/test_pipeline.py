@@ -1,7 +1,8 @@
 """The whole pipeline on the small (CI) configuration, through the CLI, then the package's build scripts
 run against the sandbox's vendor-tool stand-ins (vitis-run, the F2 HDK DCP build).
 
-Measured on 2 cores: about 45 s for the pipeline (beat F-measure 0.93, emulation agreement 99.9 %).
+Measured on 2 cores: about 35 s for the pipeline (beat F-measure 0.78 on 16 held-out songs, 12 of them SoundFont
+arrangements; emulation agreement 99.9 %).
 """
 
 from __future__ import annotations
@@ -42,7 +43,8 @@ def release(work: Path) -> Path:
 def test_the_model_detects_beats_on_held_out_songs(work: Path) -> None:
     metrics = json.loads((work / "evaluate" / "metrics.json").read_text())
     assert metrics["songs"] == 16
-    assert metrics["beat_f_measure"] >= 0.85  # 0.93 measured
+    assert metrics["beat_f_measure"] >= 0.7  # 0.78 measured
+    assert set(metrics["by_generator"]) == {"arranged", "synth"}
     assert metrics["tempo_accuracy_octave"] >= 0.8
     assert metrics["roc_auc"] >= 0.9
     assert metrics["recordings"][0]["beat_f_measure"] >= 0.8  # the example FLAC read back through soundfile
@@ -52,14 +54,14 @@ def test_the_c_emulation_agrees_with_keras(work: Path) -> None:
     emulation = json.loads((work / "convert" / "emulation.json").read_text())
     assert emulation["agreement"] >= 0.995 and emulation["windows"] > 5000
     assert emulation["max_abs_diff"] < 0.05
-    assert emulation["beat_f_measure"] >= 0.85
+    assert emulation["beat_f_measure"] >= 0.7
 
 
 def test_the_numpy_forward_pass_equals_keras(work: Path) -> None:
     from hls_model import model, numpy_model
 
     keras_model = model.load_model(work / "train" / "model.h5")
-    windows = np.random.default_rng(0).normal(size=(500, 10, 3)).astype(np.float32)
+    windows = np.random.default_rng(0).normal(size=(500, *keras_model.input_shape[1:])).astype(np.float32)
     expected = model.predict(keras_model, windows)
     actual = numpy_model.forward(numpy_model.load_weights(work / "train" / "weights.npz"), windows)
     np.testing.assert_allclose(actual, expected, atol=1e-5)
