@@ -120,7 +120,8 @@ def evaluate(
         **_summary(scores[settings.method]),
         "by_method": {method: _summary(method_scores) for method, method_scores in scores.items()},
         "by_generator": {
-            kind: _summary([s for song, s in zip(songs, scores[settings.method], strict=True) if generator_of(song) == kind])
+            kind: _summary([score for song, score in zip(songs, scores[settings.method], strict=True)
+                            if generator_of(song) == kind])
             for kind in sorted({generator_of(song) for song in songs})
         },
         "per_song": [asdict(s) for s in scores[settings.method]],
