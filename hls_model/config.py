@@ -90,7 +90,7 @@ class TrainConfig:
     batch_size: int = 512
     learning_rate: float = 0.003
     patience: int = 5
-    positive_weight: float = 4.0  # class weight of beat windows
+    positive_weight: float = 2.0  # class weight of beat windows
 
 
 @dataclass(frozen=True)

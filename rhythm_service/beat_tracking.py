@@ -16,6 +16,13 @@ recording whose network output never gets high still has a pulse to follow):
 - ``"dp"``: librosa's dynamic-programming beat tracker (Ellis 2007) on the same curve: the simple
   baseline of the field.
 
+Then the octave is checked (``with_halfway_beats``): a steady path can settle on every other beat
+when the network hears beats 2 and 4 louder (swing, backbeats), so when the activation halfway
+between the tracked beats is on average at least ``HALFWAY_RATIO`` of the activation at them, and
+the doubled tempo stays in range, the halfway points are beats too. (On the generated held-out
+songs this raised the F-measure from 0.76 to 0.80 on arrangements and 0.88 to 0.90 on
+drum-machine songs; the opposite check, halving, did not help and is not done.)
+
 numpy, scipy and librosa only, no TensorFlow: the service's ``/api/detect-beats`` and the model's
 evaluation (``hls_model.evaluate``) both track beats with it.
 
@@ -43,6 +50,8 @@ TRANSITION_LAMBDA = 100.0  # how strongly the tempo keeps still from one beat to
 OBSERVATION_LAMBDA = 16  # the first 1/this of a beat is where the activation should be high (madmom's default)
 PRIOR_BPM = 115.0  # centre of the log-normal tempo prior
 PRIOR_OCTAVES = 1.0  # its standard deviation in octaves (wide: it only breaks near-ties)
+HALFWAY_RATIO = 0.7  # halfway activation / beat activation from which the halfway points are beats too
+PEAK_RADIUS = 2  # frames each side of a beat searched for its activation
 
 
 def tempo_of(beats: np.ndarray) -> float:
@@ -140,6 +149,25 @@ def viterbi_beats(activation: np.ndarray, space: BeatStateSpace) -> np.ndarray:
     return np.array(beats[::-1], dtype=np.int64)
 
 
+def _strengths(curve: np.ndarray, times: np.ndarray) -> np.ndarray:
+    frames = np.round(np.asarray(times) * FRAME_RATE).astype(int)
+    return np.array([curve[max(0, f - PEAK_RADIUS) : f + PEAK_RADIUS + 1].max(initial=0.0) for f in frames])
+
+
+def with_halfway_beats(curve: np.ndarray, beats: np.ndarray, tempo_range_bpm: tuple[float, float]) -> np.ndarray:
+    """``beats`` (s) with the points halfway between them added when the activation says they are beats too.
+
+    Example: ``with_halfway_beats(curve, np.array([0.5, 1.5, 2.5, 3.5]), (50, 210))`` -> 7 beats when
+    ``curve`` is as high at 1.0, 2.0 and 3.0 s as at the beats.
+    """
+    if len(beats) < 4 or tempo_of(beats) * 2 > tempo_range_bpm[1]:
+        return beats
+    halfway = (beats[:-1] + beats[1:]) / 2
+    if _strengths(curve, halfway).mean() < HALFWAY_RATIO * _strengths(curve, beats).mean():
+        return beats
+    return np.sort(np.concatenate([beats, halfway]))
+
+
 def _dbn(curve: np.ndarray, tempo_range_bpm: tuple[float, float]) -> np.ndarray:
     fine = np.interp(np.arange((len(curve) - 1) * UPSAMPLE + 1) / UPSAMPLE, np.arange(len(curve)), curve)
     frames = viterbi_beats(fine, _state_space(FRAME_RATE * UPSAMPLE, tuple(tempo_range_bpm)))
@@ -169,4 +197,5 @@ def track_beats(
     if len(curve) < 2 or curve.max(initial=0.0) == 0.0:
         return np.zeros(0), 0.0
     beats = _dbn(curve, tempo_range_bpm) if method == "dbn" else _dp(curve, tempo_range_bpm)
+    beats = with_halfway_beats(curve, beats, tempo_range_bpm)
     return beats, tempo_of(beats)

@@ -95,6 +95,17 @@ def test_the_tracker_keeps_the_beat_not_the_eighth_notes() -> None:
     assert abs(tempo - 80.0) < 3.2 and mir_eval.beat.f_measure(beats, found) > 0.95
 
 
+def test_halfway_points_as_strong_as_the_beats_are_beats() -> None:
+    every_other = np.arange(0.5, 19.5, 60 / 65.0)  # the pulse a tracker may settle on: beats 2 and 4 of 130 BPM
+    curve, _ = pulse_curve(65.0, 20.0, offbeat=0.8)
+    found = beat_tracking.with_halfway_beats(beat_tracking.scaled_activation(curve), every_other, (50.0, 210.0))
+    assert len(found) == 2 * len(every_other) - 1 and beat_tracking.tempo_of(found) == pytest.approx(130.0, rel=0.01)
+    weak, _ = pulse_curve(65.0, 20.0, offbeat=0.4)
+    kept = beat_tracking.with_halfway_beats(beat_tracking.scaled_activation(weak), every_other, (50.0, 210.0))
+    np.testing.assert_array_equal(kept, every_other)
+    assert len(beat_tracking.with_halfway_beats(curve, every_other, (50.0, 120.0))) == len(every_other)  # range
+
+
 @pytest.mark.parametrize("activation", [np.zeros(500), np.zeros(1), np.full(300, np.nan)])
 def test_no_pulse_gives_no_beats(activation: np.ndarray) -> None:
     found, tempo = beat_tracking.track_beats(activation)
