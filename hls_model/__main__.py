@@ -29,7 +29,6 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from hls_model import pipeline
 from hls_model.config import PipelineConfig
 from hls_model.platform_parts import PARTS
-from rhythm_service.model_package import ModelPackageError
 
 console = Console(stderr=True)
 
@@ -122,7 +121,9 @@ def evaluate(context: click.Context, recordings: tuple[tuple[Path, Path], ...], 
     if recordings:
         raise click.UsageError("--recording adds a file to the held-out step, --recordings DIR evaluates a folder "
                                "on its own: give one of them")
-    from hls_model import recordings_report  # mir_eval, sklearn, the service's detection: only here
+    # The service's detection only here: the dev host gets hls_model and the few service modules its steps use
+    from hls_model import recordings_report
+    from rhythm_service.model_package import ModelPackageError
 
     work = context.obj["work"]
     out = out or work / "evaluate-recordings"
