@@ -29,7 +29,7 @@ from sklearn.metrics import roc_auc_score
 from hls_model.config import EvaluateConfig, PipelineConfig
 from hls_model.dataset import SongFeatures, generator_of, label_frames
 from rhythm_service import features
-from rhythm_service.beat_tracking import METHODS, track_beats
+from rhythm_service.beat_tracking import track_beats
 
 Predict = Callable[[np.ndarray], np.ndarray]
 OCTAVE_FACTORS = (1.0, 2.0, 0.5, 3.0, 1.0 / 3.0)
@@ -92,24 +92,23 @@ def evaluate(
     """Frame, beat and tempo scores of ``predict`` on ``songs`` (``on_song`` is called after each song).
 
     Returns ``{"songs", "method", "frame_accuracy", "roc_auc", "beat_f_measure", "tempo_accuracy",
-    "tempo_accuracy_octave", "by_method": {method: {beat_f_measure, tempo_accuracy,
-    tempo_accuracy_octave}}, "by_generator": {"arranged" | "synth" | "recording": {...}},
-    "per_song": [SongScore as dict, ...]}``: the top-level beat and tempo scores, ``by_generator``
-    and ``per_song`` are those of the configured method.
+    "tempo_accuracy_octave", "by_generator": {"arranged" | "synth" | "recording": {beat_f_measure,
+    tempo_accuracy, tempo_accuracy_octave}}, "per_song": [SongScore as dict, ...]}``, beats tracked
+    with the configured method only: the pipeline runs this where TensorFlow is loaded, and
+    librosa's numba code (the ``dp`` method) has crashed compiling there on a fresh cache.
 
     Example: ``evaluate(numpy_predict, test_songs, stats, PipelineConfig())["beat_f_measure"]``.
     """
     settings = config.evaluate
-    scores: dict[str, list[SongScore]] = {method: [] for method in METHODS}
+    scores: list[SongScore] = []
     all_probabilities, all_labels = [], []
     for song in songs:
         probabilities = predict(features.windows(stats.apply(song.features), config.model.window))
         all_probabilities.append(probabilities)
         all_labels.append(label_frames(len(song.features), song.beats, config.dataset.label_tolerance_seconds))
-        for method, method_scores in scores.items():
-            method_scores.append(score_song(probabilities, song, settings, method))
+        scores.append(score_song(probabilities, song, settings, settings.method))
         if on_song:
-            on_song(scores[settings.method][-1])
+            on_song(scores[-1])
     probabilities, labels = np.concatenate(all_probabilities), np.concatenate(all_labels)
     both_classes = 0 < labels.sum() < len(labels)
     return {
@@ -117,12 +116,10 @@ def evaluate(
         "method": settings.method,
         "frame_accuracy": float(np.mean((probabilities >= settings.threshold) == (labels > 0.5))),
         "roc_auc": float(roc_auc_score(labels, probabilities)) if both_classes else float("nan"),
-        **_summary(scores[settings.method]),
-        "by_method": {method: _summary(method_scores) for method, method_scores in scores.items()},
+        **_summary(scores),
         "by_generator": {
-            kind: _summary([score for song, score in zip(songs, scores[settings.method], strict=True)
-                            if generator_of(song) == kind])
+            kind: _summary([score for song, score in zip(songs, scores, strict=True) if generator_of(song) == kind])
             for kind in sorted({generator_of(song) for song in songs})
         },
-        "per_song": [asdict(s) for s in scores[settings.method]],
+        "per_song": [asdict(s) for s in scores],
     }

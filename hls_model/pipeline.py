@@ -188,7 +188,7 @@ def run_evaluate(
 
 def _headline(metrics: dict) -> dict:
     keys = ("songs", "frame_accuracy", "roc_auc", "beat_f_measure", "tempo_accuracy", "tempo_accuracy_octave",
-            "by_method", "by_generator", "recordings")
+            "by_generator", "recordings")
     return {key: metrics[key] for key in keys if key in metrics}
 
 
