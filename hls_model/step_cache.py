@@ -21,8 +21,8 @@ from pathlib import Path
 from typing import Any
 
 REPO = Path(__file__).resolve().parent.parent
-CODE_GLOBS = ("hls_model/*.py", "rhythm_service/features.py", "rhythm_service/register_map.py",
-              "rhythm_service/beat_tracking.py", "templates/hls_model/*")
+CODE_GLOBS = ("hls_model/*.py", "rhythm_service/features.py", "rhythm_service/spectrum.py",
+              "rhythm_service/register_map.py", "rhythm_service/beat_tracking.py", "templates/hls_model/*")
 RECORD = "step.json"
 
 

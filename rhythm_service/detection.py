@@ -137,8 +137,8 @@ class BeatDetector:
         return probabilities, seconds
 
     def warm_up(self) -> float:
-        """Detect beats on 4 s of generated clicks once, so the first real request does not pay for numba's JIT
-        compilation inside librosa (about 30 s on a fresh host, then cached in NUMBA_CACHE_DIR); seconds taken."""
+        """Detect beats on 4 s of generated clicks once (tens of milliseconds: the features and the tracker compile
+        nothing), so a broken model or backend shows at start-up; seconds taken."""
         started = time.perf_counter()
         sr = 22050
         t = np.arange(4 * sr) / sr

@@ -2,9 +2,11 @@
 
 Three features per analysis frame at 22,050 Hz with a hop of 512 samples (one frame every
 23.2 ms): the **spectral flux of three frequency bands** of a log-magnitude mel spectrogram, the
-input the field's best beat trackers feed their networks (Böck et al.), computed with
-``librosa.onset.onset_strength_multi`` (SuperFlux's maximum filter across mel bands, so vibrato
-and slow glides do not look like onsets):
+input the field's best beat trackers feed their networks (Böck et al.), as
+``librosa.onset.onset_strength_multi`` computes it (SuperFlux's maximum filter across mel bands,
+so vibrato and slow glides do not look like onsets). The steps are librosa's definitions in
+numpy and scipy (``rhythm_service.spectrum``): nothing here compiles numba code, so a service
+answers its first request a moment after it starts, even on a host without a numba cache.
 
 ====  ==============  =========================================================
 col   feature         what it hears
@@ -31,9 +33,10 @@ Flattened for the accelerator (``rhythm_service.register_map``), element ``k`` o
 ``window[k // 3, k % 3]`` (frame-major, as Keras' ``Flatten``).
 
 ``onset_envelope`` is the plain single-band onset strength (librosa's default) on the same frame
-grid: the baseline the network's activation is compared with.
+grid: the baseline the network's activation is compared with (the one function that imports
+librosa).
 
-This module needs numpy and librosa only (never TensorFlow).
+This module needs numpy, scipy and soxr (never TensorFlow, librosa only for ``onset_envelope``).
 
 Example::
 
@@ -50,8 +53,9 @@ import json
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-import librosa
 import numpy as np
+
+from rhythm_service import spectrum
 
 SAMPLE_RATE = 22050  # Hz: audio is resampled to this before analysis
 HOP_LENGTH = 512  # samples between frames
@@ -102,7 +106,7 @@ def to_mono(audio: np.ndarray, sr: int) -> np.ndarray:
     if samples.ndim != 1:
         raise ValueError(f"audio must be 1-D (samples) or 2-D (samples x channels), got shape {samples.shape}")
     if sr != SAMPLE_RATE:
-        samples = librosa.resample(samples, orig_sr=sr, target_sr=SAMPLE_RATE)
+        samples = spectrum.resample(samples, sr, SAMPLE_RATE)
     return np.ascontiguousarray(samples, dtype=np.float32)
 
 
@@ -114,7 +118,7 @@ def _analysed(audio: np.ndarray, sr: int) -> np.ndarray:
 
 
 def _band_channels() -> list[int]:
-    mel_hz = librosa.mel_frequencies(n_mels=N_MELS, fmin=MEL_FMIN, fmax=SAMPLE_RATE / 2)
+    mel_hz = spectrum.mel_frequencies(N_MELS, MEL_FMIN, SAMPLE_RATE / 2)
     return [0, *(int(i) for i in np.searchsorted(mel_hz, BAND_EDGES_HZ)), N_MELS]
 
 
@@ -127,11 +131,9 @@ def extract(audio: np.ndarray, sr: int) -> np.ndarray:
     Example: ``extract(np.zeros(22050, "f4"), 22050).shape`` -> ``(44, 3)``.
     """
     y = _analysed(audio, sr)
-    mel = librosa.feature.melspectrogram(y=y, sr=SAMPLE_RATE, n_fft=N_FFT, hop_length=HOP_LENGTH, n_mels=N_MELS,
-                                         fmin=MEL_FMIN, power=1.0)
-    db = librosa.amplitude_to_db(mel / max(float(mel.max()), 1e-12), ref=1.0, amin=1e-6, top_db=TOP_DB)
-    flux = librosa.onset.onset_strength_multi(S=db, sr=SAMPLE_RATE, n_fft=N_FFT, hop_length=HOP_LENGTH, lag=1,
-                                              max_size=FLUX_MAX_SIZE, channels=_band_channels())
+    mel = spectrum.mel_filterbank(SAMPLE_RATE, N_FFT, N_MELS, MEL_FMIN) @ spectrum.stft_magnitude(y, N_FFT, HOP_LENGTH)
+    db = spectrum.amplitude_to_db(mel / max(float(mel.max()), 1e-12), amin=1e-6, top_db=TOP_DB)
+    flux = spectrum.band_flux(db, _band_channels(), FLUX_MAX_SIZE, N_FFT, HOP_LENGTH)
     scale = float(np.percentile(flux, SCALE_PERCENTILE))
     return np.ascontiguousarray(flux.T / (scale if scale > 1e-6 else 1.0), dtype=np.float32)
 
@@ -142,6 +144,8 @@ def onset_envelope(audio: np.ndarray, sr: int) -> np.ndarray:
     The baseline a beat tracker is run on to show what the network adds. Example:
     ``onset_envelope(np.zeros(22050, "f4"), 22050).shape`` -> ``(44,)``.
     """
+    import librosa  # the baseline only: the service's path stays free of librosa's numba code
+
     y = _analysed(audio, sr)
     return librosa.onset.onset_strength(y=y, sr=SAMPLE_RATE, hop_length=HOP_LENGTH).astype(np.float32)
 
@@ -151,7 +155,7 @@ def frame_times(n_frames: int) -> np.ndarray:
 
     Example: ``frame_times(3)`` -> ``array([0., 0.02321995, 0.0464399])``.
     """
-    return librosa.frames_to_time(np.arange(n_frames), sr=SAMPLE_RATE, hop_length=HOP_LENGTH)
+    return np.arange(n_frames) * (HOP_LENGTH / SAMPLE_RATE)
 
 
 def windows(features: np.ndarray, shape: WindowShape = WindowShape()) -> np.ndarray:
