@@ -96,9 +96,9 @@ def train(context: click.Context) -> None:
 @click.option("--recordings", "folder", type=click.Path(exists=True, file_okay=False, path_type=Path), default=None,
               metavar="DIR", help="Instead of the held-out step: score the packaged model, its tracker on the "
               "onset envelope and librosa on every audio file of DIR with a .beats file beside it.")
-@click.option("--package", "package_path", type=click.Path(exists=True, path_type=Path), default=None,
-              help="With --recordings: the beat-model-<release>/ folder or its .tar.gz "
-              "[default: the package built under --work].")
+@click.option("--package", "package_path", type=click.Path(exists=True, file_okay=False, path_type=Path),
+              default=None, help="With --recordings: a beat-model-<release>/ folder (`fab synth` unpacks each build's "
+              "beside its tarball in build/deploy/) [default: the package built under --work].")
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=None, metavar="DIR",
               help="With --recordings: folder of recordings.json and recordings.png "
               "[default: <work>/evaluate-recordings].")

@@ -29,11 +29,9 @@ from __future__ import annotations
 
 import contextlib
 import json
-import tarfile
-import tempfile
 import time
 import warnings
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
@@ -109,43 +107,6 @@ def built_package(work: Path) -> Path:
         raise RecordingsError(f"no model package under {work / 'package'}: run `python -m hls_model all` first "
                               "or pass --package")
     return work / "package" / json.loads(release.read_text())["folder"]
-
-
-@contextlib.contextmanager
-def open_package(path: Path) -> Iterator[ModelPackage]:
-    """The verified model package of a ``beat-model-<release>/`` folder or its ``.tar.gz`` (unpacked meanwhile).
-
-    Raises ``RecordingsError`` for an unreadable tarball, ``ModelPackageError`` for a bad package.
-
-    Args:
-        path: the package folder or tarball.
-
-    Example: ``with open_package(Path("beat-model-0123456789abcdef.tar.gz")) as package: package.release``.
-    """
-    if path.is_dir():
-        yield ModelPackage.load(path)
-        return
-    with tempfile.TemporaryDirectory(prefix="beat-model-") as scratch:
-        try:
-            with tarfile.open(path) as archive:
-                archive.extractall(scratch, members=_plain_members(path, archive))
-        except (tarfile.TarError, OSError) as error:
-            raise RecordingsError(f"{path}: not a readable model package tarball ({error})") from None
-        folders = [manifest.parent for manifest in Path(scratch).glob("*/manifest.json")]
-        if len(folders) != 1:
-            raise RecordingsError(f"{path}: expected one beat-model-<release>/ folder with a manifest.json inside")
-        yield ModelPackage.load(folders[0])
-
-
-def _plain_members(path: Path, archive: tarfile.TarFile) -> list[tarfile.TarInfo]:
-    """The archive's entries, all files and folders inside it (no links, devices, absolute or ``..`` paths)."""
-    members = archive.getmembers()
-    odd = [m.name for m in members if not (m.isfile() or m.isdir()) or Path(m.name).is_absolute()
-           or ".." in Path(m.name).parts]
-    if odd:
-        raise RecordingsError(f"{path}: not a model package tarball: {', '.join(odd[:3])} is not a plain file or "
-                              "folder inside it")
-    return members
 
 
 def load_folder(folder: Path) -> tuple[list[Recording], list[Path]]:
@@ -400,7 +361,7 @@ def run(folder: Path, package_path: Path, json_path: Path, chart_path: Path, con
 
     Args:
         folder: the recordings (see ``load_folder``).
-        package_path: the model package folder or tarball (see ``open_package``).
+        package_path: the model package folder (``beat-model-<release>/``).
         json_path: where the JSON report goes.
         chart_path: where the PNG chart goes.
         console: where the tables and warnings are printed.
@@ -412,7 +373,8 @@ def run(folder: Path, package_path: Path, json_path: Path, chart_path: Path, con
     for path in skipped:
         console.print(f"[yellow]warning:[/] {path} has no {path.with_suffix(recordings.BEATS_SUFFIX).name} "
                       "beside it: skipped")
-    with open_package(package_path) as package, progress or contextlib.nullcontext():
+    package = ModelPackage.load(package_path)
+    with progress or contextlib.nullcontext():
         report = evaluate(recording_list, package, progress)
     report["settings"].update(recordings_folder=str(folder), skipped=[str(path) for path in skipped])
     for table in tables(report):

@@ -52,7 +52,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--recordings", type=Path, default=REALMUSIC,
                         help=f"audio files with .beats beside them (default {REALMUSIC})")
-    parser.add_argument("--package", type=Path, default=None, help="beat-model-<release>/ folder or its .tar.gz")
+    parser.add_argument("--package", type=Path, default=None, help="a beat-model-<release>/ folder")
     parser.add_argument("--work", type=Path, default=ROOT / "build" / "hls_model",
                         help="the pipeline's work folder whose package is used (default build/hls_model)")
     args = parser.parse_args()
