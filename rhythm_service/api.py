@@ -234,7 +234,7 @@ def _form_number(name: str, default: float, low: float, high: float) -> float:
 def predict() -> Any:
     """Beat probabilities of a batch of feature windows of the model's shape (frames x features)."""
     service = _service()
-    shape = service.package.window_dims
+    shape = service.package.window.dims
     body = json_object(request.get_data())
     if "windows" not in body:
         raise InvalidInput(f"windows: missing; send {{\"windows\": {windows_layout(shape)}}}")

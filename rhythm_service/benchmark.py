@@ -66,7 +66,7 @@ def _timed(call: Callable[[np.ndarray], object], batch: np.ndarray) -> float:
 def sample_windows(count: int, dims: tuple[int, int], seed: int = 0) -> np.ndarray:
     """``count`` normalised feature windows of ``dims`` (the package's frames x features), seeded.
 
-    Latency does not depend on the values. Example: ``sample_windows(100, package.window_dims).shape``.
+    Latency does not depend on the values. Example: ``sample_windows(100, package.window.dims).shape``.
     """
     return np.random.default_rng(seed).normal(size=(count, *dims)).clip(-8, 8).astype(np.float32)
 
@@ -74,8 +74,8 @@ def sample_windows(count: int, dims: tuple[int, int], seed: int = 0) -> np.ndarr
 def measure_host(config: ServiceConfig, count: int = 2000, batch: int = 20000, budget_s: float = 10.0) -> dict:
     """Every backend that runs here with this configuration: latency, throughput, or why it was skipped."""
     package = ModelPackage.load(config.model_dir)
-    windows = sample_windows(max(count, 100), package.window_dims)
-    batch_windows = sample_windows(batch, package.window_dims, seed=1)
+    windows = sample_windows(max(count, 100), package.window.dims)
+    batch_windows = sample_windows(batch, package.window.dims, seed=1)
     results: dict[str, dict] = {}
     for label, choice, arithmetic in BACKENDS:
         settings: BackendSettings = dataclasses.replace(config.backend_settings(), choice=choice,
@@ -91,7 +91,7 @@ def measure_host(config: ServiceConfig, count: int = 2000, batch: int = 20000, b
         results[label] = row
         backend.close()
     return {"host": socket.gethostname(), "machine": platform.machine(), "python": platform.python_version(),
-            "model": package.release, "window": package.window_description, "backends": results}
+            "model": package.release, "window": str(package.window), "backends": results}
 
 
 def main(argv: list[str] | None = None) -> int:

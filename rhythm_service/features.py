@@ -94,6 +94,15 @@ class WindowShape:
         """Values in one flattened window (``frames * features``)."""
         return self.frames * self.features
 
+    @property
+    def dims(self) -> tuple[int, int]:
+        """The array shape of one window: ``(frames, features)``."""
+        return self.frames, self.features
+
+    def __str__(self) -> str:
+        """The window for messages: ``16 frames x 3 features (48 inputs)``."""
+        return f"{self.frames} frames x {self.features} features ({self.inputs} inputs)"
+
 
 def to_mono(audio: np.ndarray, sr: int) -> np.ndarray:
     """Mono float32 audio at ``SAMPLE_RATE`` from ``audio`` (samples, or samples x channels) at ``sr``.

@@ -9,13 +9,13 @@ The hls4ml project (``hls/hls_project``, for the C emulation) is verified on dem
 ``verify_hls_project``, as only the csim backend reads it.
 
 The window: the manifest's ``model`` section says what one model input is, and everything that
-knows the window's shape takes it from here (``window_frames``, ``reference_frame``,
-``feature_names``; ``n_features``, ``n_inputs`` = frames x features, ``window_dims``)::
+knows the window's shape takes it from here (``window``, a ``features.WindowShape``: ``frames``,
+``reference``, ``features``, ``inputs`` = frames x features, ``dims``; and ``feature_names``)::
 
     "model": {"window_frames": 16, "reference_frame": 8, "features": ["flux_low", "flux_mid", "flux_high"], ...}
 
 It is checked against the rest of the package: the accelerator's ``input_count`` and the first
-layer of ``weights.npz`` take ``n_inputs`` values, the statistics are those of ``features``, and
+layer of ``weights.npz`` take ``window.inputs`` values, the statistics are those of ``features``, and
 the register map has room for that many INPUT registers.
 
 Identity: ``model_id`` is the MODEL_ID register value of this model (``register_map.model_id`` of
@@ -27,7 +27,7 @@ No TensorFlow, no hls4ml: numpy (and librosa through ``rhythm_service.features``
 Example::
 
     package = ModelPackage.load("/srv/rhythm/current/model")
-    package.window_dims, package.n_inputs                # ((16, 3), 48)
+    package.window.dims, package.window.inputs           # ((16, 3), 48)
     hex(package.model_id), package.input_format          # ('0xf3dbdb91', FixedPoint(16, 6))
 """
 
@@ -79,34 +79,8 @@ class ModelPackage:
     weights_sha256: str
     content_sha256: str
     project_name: str
-    window_frames: int
-    reference_frame: int
-    feature_names: tuple[str, ...]
-
-    @property
-    def n_features(self) -> int:
-        """Features per frame (``len(feature_names)``)."""
-        return len(self.feature_names)
-
-    @property
-    def n_inputs(self) -> int:
-        """Values in one flattened window: the accelerator's inputs (``window_frames * n_features``)."""
-        return self.window_frames * self.n_features
-
-    @property
-    def window_dims(self) -> tuple[int, int]:
-        """The shape of one window: ``(window_frames, n_features)``."""
-        return self.window_frames, self.n_features
-
-    @property
-    def window(self) -> features.WindowShape:
-        """The window as ``rhythm_service.features`` takes it (``features.windows(frames, package.window)``)."""
-        return features.WindowShape(self.window_frames, self.reference_frame, self.n_features)
-
-    @property
-    def window_description(self) -> str:
-        """The window for messages: ``16 frames x 3 features (48 inputs)``."""
-        return describe_window(self.window_frames, self.n_features)
+    window: features.WindowShape  # one model input; its inputs are the accelerator's
+    feature_names: tuple[str, ...]  # the window's features, in column order
 
     @property
     def model_id(self) -> int:
@@ -141,8 +115,7 @@ class ModelPackage:
         if not root.is_dir():
             raise ModelPackageError(f"model package folder {root} does not exist (MODEL_DIR)")
         manifest = _read_manifest(root)
-        frames, reference, names = _read_window(root, manifest)
-        inputs, window = frames * len(names), describe_window(frames, len(names))
+        window, names = _read_window(root, manifest)
         files = manifest["files"]
         weights_path = _verified(root, files, WEIGHTS)
         weights_sha256 = files[WEIGHTS]["sha256"]
@@ -151,9 +124,9 @@ class ModelPackage:
             raise ModelPackageError(
                 f"{root / MANIFEST}: model.weights_sha256 {declared} differs from the file table's {weights_sha256}"
             )
-        weights = _read_weights(weights_path, inputs, window)
+        weights = _read_weights(weights_path, window)
         normalisation = _read_normalisation(_verified(root, files, NORMALISATION), names)
-        input_format, output_format, project_name = _read_ports(root, manifest, inputs, window)
+        input_format, output_format, project_name = _read_ports(root, manifest, window)
         return cls(
             folder=root,
             manifest=manifest,
@@ -164,8 +137,7 @@ class ModelPackage:
             weights_sha256=weights_sha256,
             content_sha256=manifest["content_sha256"],
             project_name=project_name,
-            window_frames=frames,
-            reference_frame=reference,
+            window=window,
             feature_names=names,
         )
 
@@ -195,18 +167,10 @@ class ModelPackage:
             "model_id": f"0x{self.model_id:08X}",
             "input_format": str(self.input_format),
             "output_format": str(self.output_format),
-            "window": {"frames": self.window_frames, "reference_frame": self.reference_frame,
-                       "features": list(self.feature_names), "inputs": self.n_inputs},
+            "window": {"frames": self.window.frames, "reference_frame": self.window.reference,
+                       "features": list(self.feature_names), "inputs": self.window.inputs},
             "platform": self.manifest.get("platform"),
         }
-
-
-def describe_window(frames: int, n_features: int) -> str:
-    """A window's shape as messages name it.
-
-    Example: ``describe_window(16, 3)`` -> ``'16 frames x 3 features (48 inputs)'``.
-    """
-    return f"{frames} frames x {n_features} features ({frames * n_features} inputs)"
 
 
 def _read_manifest(root: Path) -> dict[str, Any]:
@@ -224,8 +188,8 @@ def _read_manifest(root: Path) -> dict[str, Any]:
     return manifest
 
 
-def _read_window(root: Path, manifest: dict[str, Any]) -> tuple[int, int, tuple[str, ...]]:
-    """(window_frames, reference_frame, feature names) of the manifest's ``model`` section, checked."""
+def _read_window(root: Path, manifest: dict[str, Any]) -> tuple[features.WindowShape, tuple[str, ...]]:
+    """The window and its feature names from the manifest's ``model`` section, checked."""
     where = f"{root / MANIFEST}: model"
     model = manifest.get("model")
     if not isinstance(model, dict):
@@ -239,11 +203,12 @@ def _read_window(root: Path, manifest: dict[str, Any]) -> tuple[int, int, tuple[
     if (not isinstance(names, list) or not names or not all(isinstance(n, str) and n for n in names)
             or len(set(names)) != len(names)):
         raise ModelPackageError(f"{where}.features: expected a list of distinct feature names, got {names!r}")
+    window = features.WindowShape(frames, reference, len(names))
     try:
-        register_map.check_input_count(frames * len(names))
+        register_map.check_input_count(window.inputs)
     except ValueError as error:
-        raise ModelPackageError(f"{where}: a window of {describe_window(frames, len(names))}: {error}") from error
-    return frames, reference, tuple(names)
+        raise ModelPackageError(f"{where}: a window of {window}: {error}") from error
+    return window, tuple(names)
 
 
 def _verified(root: Path, files: dict[str, Any], relative: str) -> Path:
@@ -262,8 +227,8 @@ def _verified(root: Path, files: dict[str, Any], relative: str) -> Path:
     return path
 
 
-def _read_weights(path: Path, inputs: int, window: str) -> dict[str, np.ndarray]:
-    """The arrays of ``weights.npz``, whose first layer must take the window's ``inputs`` values."""
+def _read_weights(path: Path, window: features.WindowShape) -> dict[str, np.ndarray]:
+    """The arrays of ``weights.npz``, whose first layer must take the window's inputs."""
     try:
         with np.load(path) as data:
             weights = {name: np.asarray(data[name]) for name in data.files}
@@ -273,7 +238,7 @@ def _read_weights(path: Path, inputs: int, window: str) -> dict[str, np.ndarray]
     if missing:
         raise ModelPackageError(f"{path}: missing arrays {missing}")
     kernel = weights[FIRST_KERNEL]
-    if kernel.ndim != 2 or kernel.shape[0] != inputs:
+    if kernel.ndim != 2 or kernel.shape[0] != window.inputs:
         raise ModelPackageError(f"{path}: {FIRST_KERNEL} has shape {kernel.shape}, the manifest's window is {window}")
     return weights
 
@@ -291,18 +256,18 @@ def _read_normalisation(path: Path, names: tuple[str, ...]) -> Normalisation:
 
 
 def _read_ports(
-    root: Path, manifest: dict[str, Any], inputs: int, window: str
+    root: Path, manifest: dict[str, Any], window: features.WindowShape
 ) -> tuple[register_map.FixedPoint, register_map.FixedPoint, str]:
-    """(input format, output format, top name) of the accelerator, which must take the window's ``inputs`` values."""
+    """(input format, output format, top name) of the accelerator, which must take the window's inputs."""
     interface = _read_interface(root, manifest)
     try:
         input_format = register_map.FixedPoint.parse(interface["input_format"])
         output_format = register_map.FixedPoint.parse(interface["output_format"])
-        input_count = int(interface.get("input_count", inputs))
+        input_count = int(interface.get("input_count", window.inputs))
         project_name = str(interface.get("top") or manifest.get("config", {}).get("convert", {})["project_name"])
     except (KeyError, ValueError, TypeError) as error:
         raise ModelPackageError(f"{root / IP_INTERFACE}: bad accelerator interface: {error}") from error
-    if input_count != inputs:
+    if input_count != window.inputs:
         raise ModelPackageError(f"{root / IP_INTERFACE}: the accelerator takes {input_count} inputs, "
                                 f"the manifest's window is {window}")
     return input_format, output_format, project_name

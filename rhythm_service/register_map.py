@@ -11,7 +11,7 @@ The number of inputs is the model's, not the map's: a model package's window of 
 frames x ``len(features)`` features (its manifest's ``model`` section) is ``n`` = frames x features
 INPUT registers, and the design reports ``n`` in INPUT_COUNT. The map has room for ``MAX_INPUTS``
 (960: 0x100 to the end of the 4 KiB span); every function here that touches the inputs takes the
-count from the caller (``package.n_inputs``, the IP's ``input_count``), none assumes one.
+count from the caller (``package.window.inputs``, the IP's ``input_count``), none assumes one.
 
 ======  ===========  ====  ===============================================================
 offset  name         acc.  meaning
@@ -46,7 +46,7 @@ Example::
 
     from rhythm_service import register_map as rm
     fmt = rm.FixedPoint(16, 6)
-    writes = rm.input_writes(window, fmt, package.n_inputs)   # [(0x100, word), (0x104, word), ...]
+    writes = rm.input_writes(window, fmt, package.window.inputs)   # [(0x100, word), (0x104, word), ...]
     probability = rm.decode_output(peek(rm.OUTPUT), fmt)
 """
 

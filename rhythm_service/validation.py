@@ -210,7 +210,7 @@ def windows_layout(shape: tuple[int, int]) -> str:
 def feature_windows(value: Any, *, shape: tuple[int, int], max_windows: int, path: str = "windows") -> np.ndarray:
     """A batch of windows of finite numbers as float32 (N, frames, features), each of the model's ``shape``.
 
-    ``shape`` is (frames, features), the model package's window (``package.window_dims``).
+    ``shape`` is (frames, features), the model package's window (``package.window.dims``).
 
     Example: ``feature_windows([[[0.0, 0.0, 0.0]] * 16], shape=(16, 3), max_windows=10).shape`` -> ``(1, 16, 3)``.
     """

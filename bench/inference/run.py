@@ -133,7 +133,7 @@ def http_rows(package: ModelPackage, windows: np.ndarray, count: int) -> dict:
     connection = http.client.HTTPConnection("127.0.0.1", server.server_port, timeout=30)
 
     def post(batch: np.ndarray) -> list[float]:
-        body = json.dumps({"windows": np.asarray(batch).reshape(-1, *package.window_dims).tolist(), "normalised": True})
+        body = json.dumps({"windows": np.asarray(batch).reshape(-1, *package.window.dims).tolist(), "normalised": True})
         connection.request("POST", "/api/predict", body, {"Content-Type": "application/json"})
         response = connection.getresponse()
         data = response.read()

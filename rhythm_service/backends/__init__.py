@@ -9,8 +9,8 @@
 ``select_backend`` picks one for ``INFERENCE_BACKEND`` (``auto``: fpga when the device answers and
 its loaded design implements this model, else csim, else cpu) and says why.
 
-Every backend takes the window's shape from its model package (``package.window_dims``: frames x
-features, ``package.n_inputs`` values flattened frame-major): nothing here assumes a size.
+Every backend takes the window's shape from its model package (``package.window.dims``: frames x
+features, ``package.window.inputs`` values flattened frame-major): nothing here assumes a size.
 
 Example::
 

@@ -17,8 +17,8 @@ One deliberate difference: an input outside the input type's range is saturated 
 ``register_map.to_fixed`` encodes it for the card, and as the csim backend clips it), where the
 bare C emulation would wrap. Normalised feature windows are clipped to +-8 and never get there.
 
-The window's shape is the package's (``package.window_dims``: frames x features, flattened
-frame-major into ``package.n_inputs`` values); the fixed-point network also checks that the
+The window's shape is the package's (``package.window.dims``: frames x features, flattened
+frame-major into ``package.window.inputs`` values); the fixed-point network also checks that the
 packaged hls4ml project takes that many inputs.
 
 Example::
@@ -51,7 +51,7 @@ Step = Callable[[np.ndarray], np.ndarray]
 def check_windows(windows: Any, dims: tuple[int, int]) -> np.ndarray:
     """``windows`` as a C-contiguous float64 (N, frames x features) array; ValueError for a wrong shape or NaN.
 
-    ``dims`` is the model's window, (frames, features) (``package.window_dims``). Infinite values
+    ``dims`` is the model's window, (frames, features) (``package.window.dims``). Infinite values
     are allowed: like any out-of-range value they saturate to the input format.
 
     Accepts (N, frames, features), (N, inputs), or one window (frames, features) / (inputs,).
@@ -404,7 +404,7 @@ class FloatNetwork:
 class CpuBackend:
     """Numpy inference from a model package, ``fixed`` (equal to the C emulation) or ``float`` (Keras).
 
-    Example: ``CpuBackend(package).predict(np.zeros((2, *package.window_dims)))`` -> array of 2 probabilities.
+    Example: ``CpuBackend(package).predict(np.zeros((2, *package.window.dims)))`` -> array of 2 probabilities.
     """
 
     name = "cpu"
@@ -416,9 +416,9 @@ class CpuBackend:
         self.arithmetic = arithmetic
         if arithmetic == "fixed":
             firmware = read_firmware(package.hls_project, package.project_name)
-            if firmware.input_count != package.n_inputs:
+            if firmware.input_count != package.window.inputs:
                 raise FirmwareError(f"the hls4ml project's network takes {firmware.input_count} inputs, the "
-                                    f"package's window is {package.window_description}")
+                                    f"package's window is {package.window}")
             self.network: FixedNetwork | FloatNetwork = FixedNetwork(firmware, package.weights)
         else:
             self.network = FloatNetwork(package.weights)
@@ -426,9 +426,9 @@ class CpuBackend:
     def predict(self, windows: Any) -> np.ndarray:
         """Beat probabilities (N,) float64 of normalised windows (N, frames, features) or (N, inputs).
 
-        Example: ``backend.predict(np.zeros((5, *package.window_dims)))``.
+        Example: ``backend.predict(np.zeros((5, *package.window.dims)))``.
         """
-        x = check_windows(windows, self.package.window_dims)
+        x = check_windows(windows, self.package.window.dims)
         if len(x) <= CHUNK:
             return self.network.run(x)
         out = np.empty(len(x))
@@ -439,12 +439,12 @@ class CpuBackend:
     def predict_one(self, window: Any) -> float:
         """The beat probability of one normalised window (frames, features) or (inputs,) (the lean single-window path).
 
-        Example: ``backend.predict_one(np.zeros(package.window_dims))`` -> ``0.1...``.
+        Example: ``backend.predict_one(np.zeros(package.window.dims))`` -> ``0.1...``.
         """
         x = np.asarray(window, dtype=np.float64)
-        inputs = self.package.n_inputs
+        inputs = self.package.window.inputs
         if x.size != inputs:
-            frames, features = self.package.window_dims
+            frames, features = self.package.window.dims
             raise ValueError(f"a window has shape ({frames}, {features}) or ({inputs},) for this model, got {x.shape}")
         value = self.network.run_one(x.reshape(inputs))
         if value != value:

@@ -118,7 +118,7 @@ def build_library(package: ModelPackage, build_dir: Path | None = None) -> Path:
 class CsimBackend:
     """hls4ml's C emulation of the packaged model through ctypes.
 
-    Example: ``CsimBackend(package).predict(np.zeros((3, *package.window_dims)))``.
+    Example: ``CsimBackend(package).predict(np.zeros((3, *package.window.dims)))``.
     """
 
     name = "csim"
@@ -139,14 +139,14 @@ class CsimBackend:
         fmt = package.input_format
         self._low = fmt.minimum / (1 << fmt.fraction_bits)
         self._high = fmt.maximum / (1 << fmt.fraction_bits)
-        self.predict(np.zeros((1, package.n_inputs)))  # loads the weights and the sigmoid table (static state) once
+        self.predict(np.zeros((1, package.window.inputs)))  # loads the weights and the sigmoid table (static state)
 
     def predict(self, windows: Any) -> np.ndarray:
         """Beat probabilities (N,) float64 of normalised windows (N, frames, features) or (N, inputs).
 
         Example: ``backend.predict(windows[:100])``.
         """
-        x = np.clip(check_windows(windows, self.package.window_dims), self._low, self._high)
+        x = np.clip(check_windows(windows, self.package.window.dims), self._low, self._high)
         out = np.empty(len(x), dtype=np.float64)
         pointer_type = ctypes.POINTER(ctypes.c_double)
         base, out_base, row = x.ctypes.data, out.ctypes.data, x.strides[0]
@@ -157,7 +157,7 @@ class CsimBackend:
     def predict_one(self, window: Any) -> float:
         """The beat probability of one normalised window (frames, features) or (inputs,).
 
-        Example: ``backend.predict_one(np.zeros(package.window_dims))``.
+        Example: ``backend.predict_one(np.zeros(package.window.dims))``.
         """
         return float(self.predict(window)[0])
 

@@ -2,12 +2,12 @@
 
 At start: find the slot's application PF (``FPGA_DEVICE``/``FPGA_SLOT``), map its BAR0, and check
 that the loaded design is the beat accelerator (DESIGN_ID) for this package's model (MODEL_ID,
-FORMAT, and INPUT_COUNT = the package's window, ``package.n_inputs``), and that the BAR path works
+FORMAT, and INPUT_COUNT = the package's window, ``package.window.inputs``), and that the BAR path works
 (SCRATCH write/read-back). Any mismatch is an ``FpgaError`` that says what is loaded and what was
 expected.
 
 One inference: write INPUT[0..n-1] (the window in the input format, saturated; n is the
-package's ``n_inputs``), write CONTROL = 1, poll until CONTROL reads 0 **and** STATUS has DONE
+package's ``window.inputs``), write CONTROL = 1, poll until CONTROL reads 0 **and** STATUS has DONE
 (timeout ``fpga_timeout_s``), read OUTPUT. Waiting for CONTROL to read 0 as well as for DONE is
 what makes the protocol safe on a shared-memory stand-in of the card (the sandbox's, or a
 test's), where the host's start write sits in memory until the emulating thread takes it and the
@@ -71,7 +71,7 @@ class FpgaBackend:
         fmt = package.input_format
         self._scale = float(1 << fmt.fraction_bits)
         self._low, self._high, self._mask = fmt.minimum, fmt.maximum, (1 << fmt.total) - 1
-        self._input_words = range(rm.INPUT_BASE // 4, rm.INPUT_BASE // 4 + package.n_inputs)
+        self._input_words = range(rm.INPUT_BASE // 4, rm.INPUT_BASE // 4 + package.window.inputs)
         try:
             self.check_design()
         except BaseException:
@@ -100,9 +100,9 @@ class FpgaBackend:
             raise FpgaError(f"{where} runs model 0x{found['MODEL_ID']:08X}, the package "
                             f"{self.package.release} is model 0x{self.package.model_id:08X}: load the AFI "
                             f"built from this package{expected_agfi}")
-        if found["INPUT_COUNT"] != self.package.n_inputs:
+        if found["INPUT_COUNT"] != self.package.window.inputs:
             raise FpgaError(f"{where}: the loaded design takes {found['INPUT_COUNT']} inputs (INPUT_COUNT), the "
-                            f"package {self.package.release}'s window is {self.package.window_description}: load "
+                            f"package {self.package.release}'s window is {self.package.window}: load "
                             f"the AFI built from this package{expected_agfi}")
         if found["FORMAT"] != self.package.format_word:
             raise FpgaError(f"{where}: FORMAT 0x{found['FORMAT']:08X}, expected 0x{self.package.format_word:08X}")
@@ -137,18 +137,18 @@ class FpgaBackend:
     def predict(self, windows: Any) -> np.ndarray:
         """Beat probabilities (N,) of normalised windows (N, frames, features) or (N, inputs), one inference each.
 
-        Example: ``backend.predict(np.zeros((2, *package.window_dims)))``.
+        Example: ``backend.predict(np.zeros((2, *package.window.dims)))``.
         """
-        encoded = self._encode(check_windows(windows, self.package.window_dims))
+        encoded = self._encode(check_windows(windows, self.package.window.dims))
         with self._exclusive:
             return np.array([self._infer(words) for words in encoded], dtype=np.float64)
 
     def predict_one(self, window: Any) -> float:
         """The beat probability of one normalised window (frames, features) or (inputs,).
 
-        Example: ``backend.predict_one(np.zeros(package.window_dims))``.
+        Example: ``backend.predict_one(np.zeros(package.window.dims))``.
         """
-        (words,) = self._encode(check_windows(window, self.package.window_dims))
+        (words,) = self._encode(check_windows(window, self.package.window.dims))
         with self._exclusive:
             return self._infer(words)
 

@@ -117,9 +117,9 @@ def _client_file() -> str:
 def test_a_loaded_afi_answers_as_its_model_to_an_unprivileged_user(sdk_hosts, afis, model_package):
     package = ModelPackage.load(model_package)
     rng = np.random.default_rng(7)
-    shape = package.window_dims
+    shape = package.window.dims
     windows = np.concatenate([rng.normal(0, 1.5, (6, *shape)), np.full((1, *shape), 40.0), np.zeros((1, *shape))])
-    words = [[w for _, w in rm.input_writes(window, package.input_format, package.n_inputs)] for window in windows]
+    words = [[w for _, w in rm.input_writes(window, package.input_format, package.window.inputs)] for window in windows]
     with login(sdk_hosts, HOSTS[0]) as conn:
         loaded = conn.run(f"sudo fpga-load-local-image -S 0 -I {afis['model']}", warn=True)
         assert loaded.exited == 0, loaded.stdout
@@ -132,7 +132,8 @@ def test_a_loaded_afi_answers_as_its_model_to_an_unprivileged_user(sdk_hosts, af
     assert result.exited == 0, result.stderr
     answer = json.loads(result.stdout)
     assert (answer["vendor"], answer["device"]) == ("0x1d0f", "0xf000")
-    assert answer["ids"] == [rm.DESIGN_ID, rm.model_id(package.weights_sha256), package.format_word, package.n_inputs]
+    ids = [rm.DESIGN_ID, rm.model_id(package.weights_sha256), package.format_word, package.window.inputs]
+    assert answer["ids"] == ids
     assert answer["scratch"] == 0x5A5AA5A5
     expected = CsimBackend(package).predict(windows)
     outputs = [rm.decode_output(word, package.output_format) for word, _, _ in answer["results"]]

@@ -6,7 +6,7 @@ are used by importing them: ``from tests.rhythm_service.backend_helpers import p
 ``TestCard`` lays out a sysfs-like PCI tree (``<root>/<dbdf>/{vendor,device,resource0}``) and serves
 the beat accelerator's register block (``register_map``) on the mapped 4 KiB ``resource0`` from a
 thread: on CONTROL bit 0 it sets STATUS BUSY, clears CONTROL, decodes INPUT[0..n-1] (n the package's
-``n_inputs``, reported in INPUT_COUNT) into a window of the package's shape, computes, writes OUTPUT
+``window.inputs``, reported in INPUT_COUNT) into a window of the package's shape, computes, writes OUTPUT
 and CYCLES, then STATUS DONE | IDLE. Deliberately small: the sandbox's card (fpgaops.sandbox.card)
 is the full stand-in.
 
@@ -103,7 +103,7 @@ class TestCard:
         self.words = memoryview(self._map).cast("I")
         identity = {rm.DESIGN_ID_OFFSET: design_id, rm.MODEL_ID: package.model_id if model_id is None else model_id,
                     rm.FORMAT: package.format_word, rm.STATUS: rm.STATUS_IDLE,
-                    rm.INPUT_COUNT: package.n_inputs if input_count is None else input_count}
+                    rm.INPUT_COUNT: package.window.inputs if input_count is None else input_count}
         for offset, value in identity.items():
             self.words[offset // 4] = value
         self._stop = threading.Event()
@@ -129,8 +129,8 @@ class TestCard:
             started = time.perf_counter_ns()
             words[rm.STATUS // 4] = rm.STATUS_BUSY
             words[rm.CONTROL // 4] = 0
-            raw = [words[rm.input_offset(k) // 4] for k in range(self.package.n_inputs)]
-            window = np.array([rm.from_fixed(word, fmt) for word in raw]).reshape(self.package.window_dims)
+            raw = [words[rm.input_offset(k) // 4] for k in range(self.package.window.inputs)]
+            window = np.array([rm.from_fixed(word, fmt) for word in raw]).reshape(self.package.window.dims)
             words[rm.OUTPUT // 4] = rm.to_fixed(self.predict_one(window), self.package.output_format) & 0xFFFFFFFF
             words[rm.CYCLES // 4] = (time.perf_counter_ns() - started) // 4
             self.starts += 1

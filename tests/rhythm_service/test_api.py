@@ -177,7 +177,7 @@ def test_status_keeps_the_original_fields_with_their_types(client) -> None:
 def test_predict_equals_the_backend_on_normalised_windows(app, client) -> None:
     service = service_of(app)
     rng = np.random.default_rng(3)
-    assert service.package.window_dims == (FRAMES, 3)
+    assert service.package.window.dims == (FRAMES, 3)
     raw = np.abs(rng.normal([1.0, 1500.0, 3000.0], [1.0, 500.0, 1000.0], size=(7, FRAMES, 3))).round(3)
     status, body = post(client, "/api/predict", {"windows": raw.tolist()})
     expected = CpuBackend(service.package).predict(service.package.normalisation.apply(raw.astype(np.float32)))

@@ -38,7 +38,7 @@ def test_fixed_equals_the_c_emulation_on_every_test_window(package, windows, csi
 
 def test_fixed_equals_the_c_emulation_over_the_whole_input_range(package, csim):
     rng = np.random.default_rng(5)
-    shape = (3000, *package.window_dims)
+    shape = (3000, *package.window.dims)
     x = np.concatenate([rng.normal(0, 4, shape), rng.uniform(-40, 40, shape)])  # saturating too
     assert np.array_equal(CpuBackend(package, "fixed").predict(x), csim.predict(x))
 
@@ -60,9 +60,9 @@ def test_single_window_path_equals_batch(package, windows, arithmetic):
     backend = CpuBackend(package, arithmetic)
     batch = backend.predict(windows[:300])
     assert [backend.predict_one(w) for w in windows[:300]] == batch.tolist()
-    assert backend.predict_one(windows[0].reshape(package.n_inputs).tolist()) == batch[0]
-    assert backend.predict(windows[:5].reshape(5, package.n_inputs)).tolist() == batch[:5].tolist()
-    assert backend.predict(np.zeros((0, *package.window_dims))).shape == (0,)
+    assert backend.predict_one(windows[0].reshape(package.window.inputs).tolist()) == batch[0]
+    assert backend.predict(windows[:5].reshape(5, package.window.inputs)).tolist() == batch[:5].tolist()
+    assert backend.predict(np.zeros((0, *package.window.dims))).shape == (0,)
 
 
 @pytest.mark.parametrize("arithmetic", ["fixed", "float"])
@@ -70,12 +70,12 @@ def test_single_window_path_equals_batch(package, windows, arithmetic):
                                  lambda f, c: np.zeros((f,)), lambda f, c: [[1, 2], [3]], lambda f, c: "text"])
 def test_bad_shapes_are_refused(package, arithmetic, bad):
     with pytest.raises(ValueError):
-        CpuBackend(package, arithmetic).predict(bad(*package.window_dims))
+        CpuBackend(package, arithmetic).predict(bad(*package.window.dims))
 
 
 @pytest.mark.parametrize("arithmetic", ["fixed", "float"])
 def test_nan_is_refused(package, arithmetic):
-    window = np.zeros(package.window_dims)
+    window = np.zeros(package.window.dims)
     window[4, 1] = np.nan
     backend = CpuBackend(package, arithmetic)
     with pytest.raises(ValueError, match="NaN"):
@@ -83,12 +83,12 @@ def test_nan_is_refused(package, arithmetic):
     with pytest.raises(ValueError, match="NaN"):
         backend.predict_one(window)
     with pytest.raises(ValueError, match="shape"):
-        backend.predict_one(np.zeros(package.n_inputs + 1))
+        backend.predict_one(np.zeros(package.window.inputs + 1))
 
 
 def test_infinite_and_huge_inputs_saturate(package):
     backend = CpuBackend(package, "fixed")
-    window = np.zeros(package.window_dims)
+    window = np.zeros(package.window.dims)
     window[0, 0] = np.inf
     saturated = window.copy()
     saturated[0, 0] = 31.999
@@ -126,7 +126,7 @@ def test_fixed_type_parsing():
 def test_the_firmware_is_read_from_the_project(package):
     firmware = read_firmware(package.hls_project, package.project_name)
     assert [layer.kind for layer in firmware.layers] == ["dense", "relu", "dense", "relu", "dense", "sigmoid"]
-    assert firmware.input_count == firmware.layers[0].n_in == package.n_inputs  # the package's window, flattened
+    assert firmware.input_count == firmware.layers[0].n_in == package.window.inputs  # the package's window, flattened
     assert firmware.layers[0].accum.width > firmware.input.width
     assert firmware.layers[-1].table_size == 1024
 
@@ -148,4 +148,4 @@ def test_unsupported_layer_is_a_clear_error(package, tmp_path):
     copy = ModelPackage.load(folder)
     with pytest.raises(FirmwareError, match="nnet::softmax is not supported"):
         CpuBackend(copy, "fixed")
-    assert CpuBackend(copy, "float").predict(np.zeros((1, *package.window_dims))).shape == (1,)
+    assert CpuBackend(copy, "float").predict(np.zeros((1, *package.window.dims))).shape == (1,)

@@ -58,7 +58,7 @@ def test_batch_and_single_agree_and_inputs_saturate(package, tmp_path):
     x = held_out_windows(package)[:200]
     batch = backend.predict(x)
     assert [backend.predict_one(w) for w in x[:20]] == batch[:20].tolist()
-    shape = (1, *package.window_dims)
+    shape = (1, *package.window.dims)
     assert backend.predict(np.full(shape, 1e6))[0] == backend.predict(np.full(shape, 31.999))[0]
     with pytest.raises(ValueError, match="NaN"):
         backend.predict(np.full(shape, np.nan))

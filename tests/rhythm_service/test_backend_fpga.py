@@ -43,7 +43,7 @@ def test_inference_on_the_card_equals_the_emulation(package, cpu, tmp_path):
 
 
 def test_out_of_range_inputs_saturate_like_the_other_backends(package, cpu, tmp_path):
-    window = np.full((1, *package.window_dims), 50.0)
+    window = np.full((1, *package.window.dims), 50.0)
     window[0, 2] = -np.inf
     with TestCard(tmp_path, package, cpu.predict_one):
         backend = FpgaBackend(package, settings(tmp_path))
@@ -105,7 +105,7 @@ def test_a_card_that_never_finishes_times_out(package, cpu, tmp_path):
         backend = FpgaBackend(package, settings(tmp_path, fpga_timeout_s=0.05))
         try:
             with pytest.raises(FpgaTimeout, match=r"did not finish an inference in 50.0 ms \(CONTROL 0x00000001"):
-                backend.predict_one(np.zeros(package.window_dims))
+                backend.predict_one(np.zeros(package.window.dims))
         finally:
             backend.close()
 

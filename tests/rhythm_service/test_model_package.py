@@ -28,7 +28,7 @@ def test_loads_the_ci_package(package, model_package):
     assert package.input_format == rm.FixedPoint(16, 6) == package.output_format
     assert package.project_name == "beat_detector"
     assert (package.hls_project / "build_lib.sh").is_file()
-    assert package.weights["dense_1/kernel"].shape == (package.n_inputs, 16)
+    assert package.weights["dense_1/kernel"].shape == (package.window.inputs, 16)
     assert package.normalisation.clip == 8.0
     package.verify_hls_project()
     assert json.loads(json.dumps(package.describe()))["model_id"] == manifest["register_map"]["model_id"]
@@ -36,15 +36,17 @@ def test_loads_the_ci_package(package, model_package):
 
 def test_the_window_is_the_manifests(package, model_package):
     model = json.loads((model_package / "manifest.json").read_text())["model"]
-    assert package.window_frames == model["window_frames"] and package.reference_frame == model["reference_frame"]
-    assert package.feature_names == tuple(model["features"]) and package.n_features == len(model["features"])
-    assert package.window_dims == (model["window_frames"], len(model["features"]))
-    assert package.n_inputs == model["window_frames"] * len(model["features"]) == package.manifest["ip"]["input_count"]
-    assert model["architecture"].startswith(f"window({package.window_frames}x{package.n_features}) -> QDense")
-    assert package.describe()["window"] == {"frames": package.window_frames, "reference_frame": package.reference_frame,
-                                            "features": list(package.feature_names), "inputs": package.n_inputs}
-    assert package.window_description == (f"{package.window_frames} frames x {package.n_features} features "
-                                          f"({package.n_inputs} inputs)")
+    assert package.window.frames == model["window_frames"] and package.window.reference == model["reference_frame"]
+    assert package.feature_names == tuple(model["features"]) and package.window.features == len(model["features"])
+    assert package.window.dims == (model["window_frames"], len(model["features"]))
+    inputs = package.manifest["ip"]["input_count"]
+    assert package.window.inputs == model["window_frames"] * len(model["features"]) == inputs
+    assert model["architecture"].startswith(f"window({package.window.frames}x{package.window.features}) -> QDense")
+    assert package.describe()["window"] == {"frames": package.window.frames,
+                                            "reference_frame": package.window.reference,
+                                            "features": list(package.feature_names), "inputs": package.window.inputs}
+    assert str(package.window) == (f"{package.window.frames} frames x {package.window.features} features "
+                                   f"({package.window.inputs} inputs)")
 
 
 def test_missing_folder_and_manifest(tmp_path):
@@ -164,8 +166,9 @@ def test_a_manifest_without_its_model_section_is_refused(package, tmp_path):
 
 
 def test_a_window_the_weights_do_not_take_is_refused(package, tmp_path):
-    frames = package.window_frames + 6
-    with pytest.raises(ModelPackageError, match=rf"weights.npz: dense_1/kernel has shape \({package.n_inputs}, 16\), "
+    frames = package.window.frames + 6
+    inputs = package.window.inputs
+    with pytest.raises(ModelPackageError, match=rf"weights.npz: dense_1/kernel has shape \({inputs}, 16\), "
                                                 rf"the manifest's window is {frames} frames x 3 features"):
         ModelPackage.load(_with_model(package, tmp_path, window_frames=frames))
 
@@ -179,7 +182,7 @@ def test_statistics_of_other_features_are_refused(package, tmp_path):
 
 def test_a_package_with_another_window_loads_with_it():
     wide = ModelPackage.load(window_package_folder(16))
-    assert (wide.window_frames, wide.reference_frame, wide.n_features, wide.n_inputs) == (16, 8, 3, 48)
-    assert wide.window_dims == (16, 3) and wide.weights["dense_1/kernel"].shape == (48, 16)
+    assert (wide.window.frames, wide.window.reference, wide.window.features, wide.window.inputs) == (16, 8, 3, 48)
+    assert wide.window.dims == (16, 3) and wide.weights["dense_1/kernel"].shape == (48, 16)
     assert wide.manifest["model"]["architecture"].startswith("window(16x3) -> QDense 16")
     wide.verify_hls_project()

@@ -35,7 +35,7 @@ def test_auto_takes_the_fpga_when_its_model_matches(package, cpu, tmp_path, make
         try:
             assert backend.name == "fpga"
             assert reasons == [f"fpga: slot 0 (0000:00:1e.0) runs model 0x{package.model_id:08X}"]
-            x = np.zeros((2, *package.window_dims))
+            x = np.zeros((2, *package.window.dims))
             assert backend.predict(x).tolist() == cpu.predict(x).tolist()
         finally:
             close(backend)

@@ -81,7 +81,7 @@ class Design:
         Example: ``Design.of_package(package, CpuBackend(package).predict_one).input_count`` -> 48.
         """
         return cls(name or f"{package.manifest.get('name', 'model')}-{package.release}", package.model_id,
-                   package.input_format, package.output_format, package.window_dims,
+                   package.input_format, package.output_format, package.window.dims,
                    float(package.manifest.get("clock_period_ns") or DEFAULT_CLOCK_PERIOD_NS), predict_one)
 
     @property
