@@ -45,13 +45,13 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
-import librosa
 import mido
 import numpy as np
 
 from hls_model import soundfont
 from hls_model.augment import AugmentConfig, augment
 from rhythm_service.features import SAMPLE_RATE, to_mono
+from rhythm_service.spectrum import fix_length
 
 if TYPE_CHECKING:  # hls_model.config imports this module, and synth_audio imports hls_model.config
     from hls_model.synth_audio import Song
@@ -703,9 +703,8 @@ def generate_arranged_song(seed: int | Sequence[int], config: ArrangementConfig 
     arrangement = arrange(seed, config)
     rng = _streams(seed)[1]
     rate = int(rng.choice(config.sample_rates))
-    stereo = librosa.util.fix_length(soundfont.render(arrangement.midi, rate), size=round(arrangement.seconds * rate),
-                                     axis=0)
-    mono = librosa.util.fix_length(to_mono(stereo, rate), size=round(arrangement.seconds * SAMPLE_RATE))
+    stereo = fix_length(soundfont.render(arrangement.midi, rate), round(arrangement.seconds * rate))
+    mono = fix_length(to_mono(stereo, rate), round(arrangement.seconds * SAMPLE_RATE))
     audio, augmented = augment(mono / max(float(np.max(np.abs(mono))), 1e-9), SAMPLE_RATE, rng, config.augment)
     return Song(
         audio=audio,

@@ -20,10 +20,11 @@ from __future__ import annotations
 import io
 from dataclasses import dataclass
 
-import librosa
 import numpy as np
 import soundfile
 from scipy import fft, signal
+
+from rhythm_service import spectrum
 
 CODECS = {"mp3": ("MP3", "MPEG_LAYER_III"), "ogg": ("OGG", "VORBIS")}  # name -> soundfile format, subtype
 NOISE_COLOURS = {"white": 0.0, "pink": 1.0, "brown": 2.0}  # name -> exponent of the power spectrum's 1/f
@@ -130,11 +131,11 @@ def codec_round_trip(audio: np.ndarray, sr: int, codec: str, codec_sr: int, comp
     """
     file_format, subtype = CODECS[codec]
     encoded = io.BytesIO()
-    soundfile.write(encoded, librosa.resample(audio, orig_sr=sr, target_sr=codec_sr), codec_sr,
+    soundfile.write(encoded, spectrum.resample(audio, sr, codec_sr), codec_sr,
                     format=file_format, subtype=subtype, compression_level=compression)
     encoded.seek(0)
-    decoded = librosa.resample(soundfile.read(encoded, dtype="float32")[0], orig_sr=codec_sr, target_sr=sr)
-    return librosa.util.fix_length(decoded, size=len(audio))
+    decoded = spectrum.resample(soundfile.read(encoded, dtype="float32")[0], codec_sr, sr)
+    return spectrum.fix_length(decoded, len(audio))
 
 
 def augment(

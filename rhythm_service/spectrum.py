@@ -29,14 +29,22 @@ _MEL_BREAK = _MEL_BREAK_HZ / _MEL_HZ_STEP
 _MEL_LOG_STEP = np.log(6.4) / 27.0
 
 
+def fix_length(samples: np.ndarray, size: int) -> np.ndarray:
+    """``samples`` cut or zero-padded to ``size`` along the first axis: ``librosa.util.fix_length(..., axis=0)``.
+
+    Example: ``fix_length(np.ones(3), 5)`` -> ``array([1., 1., 1., 0., 0.])``.
+    """
+    padding = [(0, max(0, size - len(samples)))] + [(0, 0)] * (samples.ndim - 1)
+    return np.pad(samples[:size], padding)
+
+
 def resample(samples: np.ndarray, sr: int, target_sr: int) -> np.ndarray:
     """1-D ``samples`` from ``sr`` to ``target_sr`` Hz: ``librosa.resample`` (soxr, high quality, length fixed).
 
     Example: ``resample(np.zeros(44100, "f4"), 44100, 22050).shape`` -> ``(22050,)``.
     """
-    n_samples = int(np.ceil(len(samples) * float(target_sr) / sr))
     resampled = soxr.resample(samples, sr, target_sr, quality="soxr_hq")
-    return np.pad(resampled, (0, max(0, n_samples - len(resampled))))[:n_samples]
+    return fix_length(resampled, int(np.ceil(len(samples) * float(target_sr) / sr)))
 
 
 def stft_magnitude(y: np.ndarray, n_fft: int, hop_length: int) -> np.ndarray:

@@ -74,3 +74,10 @@ def test_detecting_beats_compiles_no_numba_code() -> None:
             "print('numba' in sys.modules)")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert result.stdout.strip() == "False"
+
+
+@pytest.mark.parametrize(("shape", "size"), [((10,), 4), ((10,), 15), ((10, 2), 7), ((10, 2), 12)])
+def test_fix_length_is_librosas_along_the_first_axis(shape: tuple[int, ...], size: int) -> None:
+    samples = np.arange(np.prod(shape), dtype=np.float32).reshape(shape) + 1
+    expected = librosa.util.fix_length(samples, size=size, axis=0)
+    np.testing.assert_array_equal(spectrum.fix_length(samples, size), expected)
