@@ -55,12 +55,14 @@ class DatasetConfig:
     synth: SynthConfig = field(default_factory=SynthConfig)
     arrangement: ArrangementConfig = field(default_factory=ArrangementConfig)
 
-    def is_arranged(self, index: int) -> bool:
-        """Whether song ``index`` of a split is an arrangement (spread evenly: ``arranged_fraction`` of them).
+    def generator(self, index: int) -> str:
+        """Which generator makes song ``index`` of a split: ``"arranged"`` for ``arranged_fraction`` of them, spread
+        evenly, else ``"synth"``.
 
-        Example: ``DatasetConfig(arranged_fraction=0.5).is_arranged(1)`` -> True.
+        Example: ``DatasetConfig(arranged_fraction=0.5).generator(1)`` -> ``'arranged'``.
         """
-        return int((index + 1) * self.arranged_fraction) > int(index * self.arranged_fraction)
+        arranged = int((index + 1) * self.arranged_fraction) > int(index * self.arranged_fraction)
+        return "arranged" if arranged else "synth"
 
 
 @dataclass(frozen=True)

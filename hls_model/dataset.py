@@ -27,7 +27,10 @@ from hls_model.synth_audio import Song, generate_song, song_seed
 from rhythm_service import features
 
 SPLITS = ("train", "validation", "test")
-GENERATORS = ("arranged", "synth")  # SoundFont arrangements, drum-machine songs: the last part of a song's name
+GENERATORS = {  # DatasetConfig.generator's names (the last part of a song's name) -> (seed, config) -> Song
+    "arranged": lambda seed, config: generate_arranged_song(seed, config.arrangement),  # SoundFont arrangements
+    "synth": lambda seed, config: generate_song(seed, config.synth),  # drum-machine songs
+}
 
 
 @dataclass(frozen=True)
@@ -52,10 +55,7 @@ def song_of(config: DatasetConfig, split: str, index: int) -> Song:
 
     Example: ``song_of(DatasetConfig(), "test", 0).beats``.
     """
-    seed = song_seed(config.seed, SPLITS.index(split), index)
-    if config.is_arranged(index):
-        return generate_arranged_song(seed, config.arrangement)
-    return generate_song(seed, config.synth)
+    return GENERATORS[config.generator(index)](song_seed(config.seed, SPLITS.index(split), index), config)
 
 
 def describe(song: Song, name: str) -> SongFeatures:
@@ -66,8 +66,7 @@ def describe(song: Song, name: str) -> SongFeatures:
 
 def _song_features(job: tuple[DatasetConfig, str, int]) -> SongFeatures:
     config, split, index = job
-    generator = GENERATORS[0] if config.is_arranged(index) else GENERATORS[1]
-    return describe(song_of(config, split, index), f"{split}-{index:04d}-{generator}")
+    return describe(song_of(config, split, index), f"{split}-{index:04d}-{config.generator(index)}")
 
 
 def generator_of(song: SongFeatures) -> str:

@@ -140,3 +140,12 @@ def test_bad_annotation_lines_are_reported_with_their_line(tmp_path: Path) -> No
     (tmp_path / "bad.beats").write_text("0.5\nabc\n")
     with pytest.raises(ValueError, match=r"bad\.beats:2"):
         recordings.load_beats(tmp_path / "bad.beats")
+
+
+@pytest.mark.parametrize("fraction", [0.0, 0.25, 0.75, 1.0])
+def test_the_arranged_share_of_a_split_is_the_configured_fraction(fraction: float) -> None:
+    from hls_model.config import DatasetConfig
+
+    generators = [DatasetConfig(arranged_fraction=fraction).generator(i) for i in range(40)]
+    assert generators.count("arranged") == round(40 * fraction) and set(generators) <= set(dataset.GENERATORS)
+    assert len(set(generators[:4])) == (1 if fraction in (0.0, 1.0) else 2)  # spread evenly, not in one block
