@@ -12,7 +12,9 @@ recording whose network output never gets high still has a pulse to follow):
   activation is interpolated to ``UPSAMPLE`` times the frame rate first, so tempo steps are fine
   (1 frame at 200 BPM is 7 % of a beat, half a frame 3.5 %). The decoded path chooses tempo and
   metrical level together (a half-tempo path misses every other strong activation); a log-normal
-  tempo prior centred on ``PRIOR_BPM`` breaks near-ties between octaves.
+  tempo prior centred on ``PRIOR_BPM``, applied at each beat, breaks near-ties between tempi (it
+  keeps the string orchestra of the development set at its tempo: F 0.68 instead of 0.48 for the
+  CI model, 0.52 instead of 0.46 for the onset envelope).
 - ``"dp"``: librosa's dynamic-programming beat tracker (Ellis 2007) on the same curve: the simple
   baseline of the field.
 
@@ -74,8 +76,7 @@ class BeatStateSpace:
     first: np.ndarray  # (K,) index of each interval's beat state
     last: np.ndarray  # (K,) index of each interval's last state
     beat_region: np.ndarray  # (S,) bool: the states that emit the activation
-    log_transition: np.ndarray  # (K, K) log P(interval j after interval k), at a beat
-    log_prior: np.ndarray  # (K,) log-normal tempo prior, applied at each beat
+    log_at_beat: np.ndarray  # (K, K) log P(interval j after interval k) + log prior(j): the cost of a beat
 
     @classmethod
     def of(cls, frame_rate: float, tempo_range_bpm: tuple[float, float]) -> BeatStateSpace:
@@ -99,8 +100,7 @@ class BeatStateSpace:
             first=first,
             last=first + intervals - 1,
             beat_region=position * OBSERVATION_LAMBDA < np.repeat(intervals, intervals),
-            log_transition=np.log(np.maximum(transition, 1e-300)),
-            log_prior=-0.5 * (octaves / PRIOR_OCTAVES) ** 2,
+            log_at_beat=np.log(np.maximum(transition, 1e-300)) - 0.5 * (octaves[None, :] / PRIOR_OCTAVES) ** 2,
         )
 
 
@@ -127,11 +127,10 @@ def viterbi_beats(activation: np.ndarray, space: BeatStateSpace) -> np.ndarray:
     curve = np.clip(activation, 1e-5, 1.0 - 1e-5)
     log_beat, log_other = np.log(curve), np.log((1.0 - curve) / (OBSERVATION_LAMBDA - 1))
     n = len(curve)
-    from_beat = space.log_transition + space.log_prior[None, :]
     delta = np.where(space.beat_region, log_beat[0], log_other[0])
     back = np.empty((n, len(space.intervals)), dtype=np.int32)
     for t in range(1, n):
-        candidates = delta[space.last][:, None] + from_beat
+        candidates = delta[space.last][:, None] + space.log_at_beat
         back[t] = candidates.argmax(axis=0)
         delta = np.concatenate(([0.0], delta[:-1]))  # every position advances by one frame...
         delta[space.first] = candidates.max(axis=0)  # ...and the last one of a beat starts the next beat
