@@ -12,6 +12,9 @@ only publishes a source distribution is built into a wheel with ``pip wheel --no
 target (``platforms``) downloads are ``--only-binary=:all:``, since a source build on the laptop
 would not fit the host.
 
+The uv that builds venvs on hosts comes the same way: ``uv_wheel("x86_64")`` is the pinned wheel
+of ``requirements/uv.txt`` (checked against its sha256) for a host of that machine, downloaded once.
+
 Example::
 
     wheels = ensure_wheelhouse(Path("hls_model/requirements.txt"))  # build/wheelhouse/3f9a...-cp311/
@@ -26,12 +29,17 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import threading
 from collections.abc import Sequence
 from pathlib import Path
 
 from fpgaops.sandbox.config import PROJECT_ROOT
 
 DEFAULT_ROOT = PROJECT_ROOT / "build" / "wheelhouse"
+UV_REQUIREMENTS = PROJECT_ROOT / "requirements" / "uv.txt"
+UV_VERSION = re.search(r"^uv==(\S+)", UV_REQUIREMENTS.read_text(), re.MULTILINE).group(1)
+UV_PLATFORMS = {"x86_64": "manylinux2014_x86_64"}  # host machine (uname -m) -> the pip platform of its uv wheel
+_uv_lock = threading.Lock()
 _SOURCE_PACKAGE = re.compile(r"^(?:Collecting|Processing) (\S+)", re.MULTILINE)
 _MISSING_REQUIREMENT = (
     re.compile(r"No matching distribution found for (\S+)"),
@@ -163,3 +171,16 @@ def _pip(command: list[str], timeout_s: float, what: str) -> subprocess.Complete
 
 def _tail(output: str, lines: int = 5) -> str:
     return "\n".join(output.strip().splitlines()[-lines:])
+
+
+def uv_wheel(machine: str, root: Path = DEFAULT_ROOT) -> Path:
+    """The pinned uv wheel for a host whose ``uname -m`` is ``machine`` (downloaded once, hash-checked).
+
+    Raises WheelhouseError when no uv wheel is known for that machine or pip cannot get it.
+    Example: ``uv_wheel("x86_64")`` -> ``build/wheelhouse/85420f0ca9a65819-cp311-manylinux2014_x86_64/uv-0.13.8-...whl``
+    """
+    if machine not in UV_PLATFORMS:
+        raise WheelhouseError(f"no uv wheel for {machine} hosts (known: {', '.join(UV_PLATFORMS)})")
+    with _uv_lock:  # the hosts of a run plan at once: one download
+        folder = ensure_wheelhouse(UV_REQUIREMENTS, root, platforms=(UV_PLATFORMS[machine],))
+    return next(folder.glob("uv-*.whl"))

@@ -12,7 +12,7 @@ from pathlib import Path
 from bench.engine import spec
 from fpgaops.core import Operation
 from fpgaops.inventory import Host
-from fpgaops.operations import commands, cron, files, systemd, users
+from fpgaops.operations import cron, files, systemd, users, venv
 from fpgaops.runner import Role
 
 FILES_DIR = spec.FILES_DIR
@@ -39,8 +39,7 @@ def steps(artifact: str) -> tuple[Operation, ...]:
         cron.cron_block("benchapp", "benchapp-health", ["*/5 * * * * /opt/benchapp/bin/benchapp.sh health"]),
         files.file("/opt/benchapp/bin/benchapp.sh", local_path=FILES_DIR / "benchapp.sh", owner="root",
                    group="root", mode="0755", notify=RESTART),
-        commands.command("python3 -m venv /opt/benchapp/venv", creates="/opt/benchapp/venv/bin/python",
-                         description="create the venv /opt/benchapp/venv"),
+        venv.venv(spec.VENV_PATH, spec.VENV_REQUIREMENTS),
         files.file("/etc/benchapp/app.toml", local_path=FILES_DIR / "app.toml", owner="root", group="benchapp",
                    mode="0640", notify=RESTART),
         files.file("/etc/benchapp/logging.ini", local_path=FILES_DIR / "logging.ini", owner="root",

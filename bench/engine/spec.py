@@ -18,7 +18,9 @@ The 15 steps, in order:
  9. a managed line in /etc/hosts
  10. a cron entry in benchapp's crontab
  11. the script /opt/benchapp/bin/benchapp.sh
- 12. a venv /opt/benchapp/venv, guarded by creates /opt/benchapp/venv/bin/python
+ 12. a venv /opt/benchapp/venv with nothing installed in it: each tool makes it its own way, the peers with
+     ``python3 -m venv`` guarded by creates /opt/benchapp/venv/bin/python, fpgaops with its venv
+     operation (uv; the requirements file files/requirements.txt lists nothing)
  13-14. two config files /etc/benchapp/app.toml and /etc/benchapp/logging.ini
  15. benchapp.service enabled and running
  and a handler restarting benchapp.service when the artifact, .env, unit, script or a config changed.
@@ -59,7 +61,8 @@ CRON_LINE = f"{CRON_MINUTE} * * * * {CRON_JOB}"
 
 VENV_PATH = "/opt/benchapp/venv"
 VENV_CREATES = f"{VENV_PATH}/bin/python"
-VENV_COMMAND = f"python3 -m venv {VENV_PATH}"
+VENV_COMMAND = f"python3 -m venv {VENV_PATH}"  # the peers'
+VENV_REQUIREMENTS = FILES_DIR / "requirements.txt"  # fpgaops' venv operation
 
 # the variables of both templates (the same dict for the three tools)
 TEMPLATE_VARS = {

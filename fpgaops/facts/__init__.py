@@ -8,12 +8,13 @@ never an error.
 
 from fpgaops.facts.commands import CommandStatus
 from fpgaops.facts.cron import Crontab
-from fpgaops.facts.files import FileText, PathExists, PathStat, PathState
+from fpgaops.facts.files import FileText, FolderFiles, PathExists, PathStat, PathState
 from fpgaops.facts.jobs import JOBS_DIR, JobState, JobStatus
 from fpgaops.facts.network import HttpStatus, PortOpen
 from fpgaops.facts.packages import AptListsAge, DpkgPackages, PackageManager, RpmPackages
 from fpgaops.facts.systemd import ServiceState, ServiceStatus
 from fpgaops.facts.users import Account, GroupId, UserAccount
+from fpgaops.facts.uv import UvHost, UvTool
 
 __all__ = [
     "JOBS_DIR",
@@ -23,6 +24,7 @@ __all__ = [
     "Crontab",
     "DpkgPackages",
     "FileText",
+    "FolderFiles",
     "GroupId",
     "HttpStatus",
     "JobState",
@@ -36,4 +38,6 @@ __all__ = [
     "ServiceState",
     "ServiceStatus",
     "UserAccount",
+    "UvHost",
+    "UvTool",
 ]

@@ -1,4 +1,5 @@
-"""Facts about paths: what is there (type, mode, owner, sha256), whether it exists, a text file's content.
+"""Facts about paths: what is there (type, mode, owner, sha256), whether it exists, a text file's content,
+the files of a folder.
 
 All are read as root: the files an operation manages live in root-owned places (/etc, /opt,
 /var/lib) and some are private (a 0600 ``.env``).
@@ -155,3 +156,29 @@ class FileText(Fact[str | None]):
 
     def process(self, output: str, status: int) -> str | None:
         return output if status == 0 else None
+
+
+@dataclass(frozen=True)
+class FolderFiles(Fact[dict[str, int] | None]):
+    """The regular files directly in the folder ``path`` (name -> size in bytes), or None when it is not a folder.
+
+    Args: path: absolute path on the host.
+    Example: ``FolderFiles("/opt/rhythm/.venv.fpgaops-wheels")`` -> ``{"numpy-1.26.4-...whl": 18261052}``
+    """
+
+    name = "folder_files"
+    needs_root = True
+    path: str
+
+    def command(self) -> str:
+        path = quote(self.path)
+        return f"[ -d {path} ] && find {path} -mindepth 1 -maxdepth 1 -type f -printf '%s %f\\0'"
+
+    def process(self, output: str, status: int) -> dict[str, int] | None:
+        if status != 0:
+            return None
+        files = {}
+        for entry in filter(None, output.split("\0")):
+            size, name = entry.split(" ", 1)
+            files[name] = int(size)
+        return files

@@ -4,7 +4,7 @@ Each deployment is read without running anything: ours by planning its operation
 fresh host's facts, the playbook as YAML, the pyinfra deploy file by executing it against stand-in
 ``pyinfra`` modules that record every operation.  Each is reduced to the same description (user,
 directories and files with owner, group, mode, content source and restart notification, the
-managed line, the cron line, the venv guard, the service and its restart handler, the template
+managed line, the cron line, the venv, the service and its restart handler, the template
 variables) and compared with ``bench/engine/spec.py``.
 """
 
@@ -22,7 +22,18 @@ import pytest
 import yaml
 
 from bench.engine import deployment, spec
-from fpgaops.facts import Crontab, FileText, GroupId, PathExists, PathState, ServiceState, ServiceStatus, UserAccount
+from fpgaops.facts import (
+    Crontab,
+    FileText,
+    GroupId,
+    PathExists,
+    PathState,
+    ServiceState,
+    ServiceStatus,
+    UserAccount,
+    UvHost,
+    UvTool,
+)
 from fpgaops.templates import render_template
 
 ENGINE_DIR = Path(spec.__file__).resolve().parent
@@ -38,7 +49,7 @@ def expected() -> dict:
         "files": {item.path: (item.owner, item.group, item.mode, item.source, item.restarts) for item in spec.FILES},
         "line": (spec.LINE_FILE, spec.LINE),
         "cron": (spec.USER, spec.CRON_LINE),
-        "venv": (spec.VENV_COMMAND, spec.VENV_CREATES),
+        "venv": spec.VENV_PATH,
         "service": (spec.SERVICE, True, True),
         "restart_handler": spec.SERVICE,
         "template_vars": spec.TEMPLATE_VARS,
@@ -76,6 +87,8 @@ def fresh_host_value(fact):
         return ServiceStatus(active="inactive", enabled="")
     if isinstance(fact, PathExists):
         return False
+    if isinstance(fact, UvTool):
+        return UvHost(machine="x86_64", glibc=(2, 36), uv_version=None)
     if isinstance(fact, PathState | FileText | UserAccount | GroupId):
         return None
     raise AssertionError(f"the test does not know the fact {fact!r}")
@@ -86,6 +99,8 @@ def step_key(fact) -> str:
     for kind in (PathState, PathExists):
         if isinstance(fact, kind):
             return fact.path
+    if isinstance(fact, FileText) and fact.path.startswith(spec.VENV_PATH + "/"):  # the venv's marker
+        return spec.VENV_CREATES
     return {Crontab: lambda: f"crontab {fact.user}", UserAccount: lambda: f"user {fact.user}",
             ServiceState: lambda: f"service {fact.unit}"}[type(fact)]()
 
@@ -123,8 +138,10 @@ def describe_fpgaops(monkeypatch) -> tuple[dict, list[str]]:
             lines = change.commands[-1].stdin.decode().splitlines()
             assert spec.CRON_LINE in lines
             described["cron"] = (user, spec.CRON_LINE)
-        elif any(isinstance(fact, PathExists) for fact in operation.facts):
-            described["venv"] = (shell, next(fact.path for fact in operation.facts if isinstance(fact, PathExists)))
+        elif operation.description == f"venv {spec.VENV_PATH}":
+            assert re.search(rf"/uv venv .* {spec.VENV_PATH} && ", shell)  # uv, the pushed binary
+            assert change.uploads[0].local_path == str(spec.VENV_REQUIREMENTS)
+            described["venv"] = spec.VENV_PATH
         elif any(isinstance(fact, UserAccount) for fact in operation.facts):
             found = re.search(r"useradd --system .*--home-dir (\S+) .*--shell (\S+) (\S+)$", shell)
             described["user"] = (found[3], found[1], found[2])
@@ -191,7 +208,8 @@ def describe_ansible() -> tuple[dict, list[str]]:
             described["cron"] = (args["user"], f"{args['minute']} * * * * {args['job']}")
             order.append(f"crontab {args['user']}")
         elif module == "command":
-            described["venv"] = (args["cmd"], args["creates"])
+            assert (args["cmd"], args["creates"]) == (spec.VENV_COMMAND, spec.VENV_CREATES)
+            described["venv"] = spec.VENV_PATH
             order.append(args["creates"])
         elif module == "systemd_service":
             described["service"] = (args["name"], args["enabled"], args["state"] == "started")
@@ -309,7 +327,8 @@ def describe_pyinfra(monkeypatch) -> tuple[dict, list[str]]:
         elif call.name == "server.shell":
             (command,) = kwargs["commands"]
             (guard,) = [fact for fact in facts if fact[0] == "File"]
-            described["venv"] = (command, guard[1]["path"])
+            assert (command, guard[1]["path"]) == (spec.VENV_COMMAND, spec.VENV_CREATES)
+            described["venv"] = spec.VENV_PATH
             order.append(guard[1]["path"])
         elif call.name == "systemd.service":
             described["service"] = (kwargs["service"], kwargs["enabled"], kwargs["running"])

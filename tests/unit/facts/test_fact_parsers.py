@@ -27,6 +27,8 @@ from fpgaops.facts import (
     ServiceState,
     ServiceStatus,
     UserAccount,
+    UvHost,
+    UvTool,
 )
 from fpgaops.facts.packages import parse_os_release
 
@@ -187,3 +189,13 @@ def test_paths_read_together_with_an_output_that_does_not_fit_are_a_clear_error(
     stat = "\x00".join(["/etc/a", "regular file", "644", "0", "0", "root", "root", "", ""])  # no sha256 after it
     with pytest.raises(FactError, match=r"2 PathState facts read together.*no sha256 for '/etc/a'"):
         parse_batch(facts, f"{stat}\n{FACT_MARK} n 0 0\n", "n")
+
+
+@pytest.mark.parametrize(("output", "expected"), [
+    ("x86_64\nglibc 2.36\nuv 0.13.8 (x86_64-unknown-linux-gnu)\n", UvHost("x86_64", (2, 36), "0.13.8")),
+    ("x86_64\nglibc 2.17\n\n", UvHost("x86_64", (2, 17), None)),  # CentOS 7: no uv pushed yet
+    ("aarch64\nglibc 2.34\n\n", UvHost("aarch64", (2, 34), None)),
+    ("x86_64\n\n\n", UvHost("x86_64", None, None)),  # musl (Alpine): getconf knows no GNU_LIBC_VERSION
+])
+def test_uv_tool_parses_machine_libc_and_version(output, expected):
+    assert UvTool("/var/lib/fpgaops/uv/uv-0.13.8/uv").process(output, 0) == expected

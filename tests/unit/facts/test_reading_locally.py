@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import os
 
-from fpgaops.facts import FileText, PathExists, PathStat, PathState
+from fpgaops.facts import FileText, FolderFiles, PathExists, PathStat, PathState, UvHost, UvTool
 from tests.unit.operations.local_host import read_facts
 
 
@@ -58,3 +58,28 @@ def test_file_text_keeps_missing_final_newline_and_non_utf8_bytes(tmp_path):
     target.write_bytes(b"no final newline \xff")
     text = read_facts([FileText(str(target))])[FileText(str(target))]
     assert text.encode("utf-8", "surrogateescape") == b"no final newline \xff"
+
+
+def test_folder_files_lists_regular_files_with_their_sizes(tmp_path):
+    folder = tmp_path / "wheels with spaces"
+    folder.mkdir()
+    (folder / "a-1.0-py3-none-any.whl").write_bytes(b"x" * 10)
+    (folder / "odd name\n.whl").write_bytes(b"")
+    (folder / "sub").mkdir()
+    (folder / "sub" / "deeper.whl").write_bytes(b"y")
+    facts = [FolderFiles(str(folder)), FolderFiles(str(tmp_path / "absent")),
+             FolderFiles(str(folder / "a-1.0-py3-none-any.whl"))]
+    values = read_facts(facts)
+    assert values[facts[0]] == {"a-1.0-py3-none-any.whl": 10, "odd name\n.whl": 0}
+    assert values[facts[1]] is None and values[facts[2]] is None  # no folder there
+
+
+def test_uv_tool_reads_this_machine_and_a_uv_that_runs(tmp_path):
+    fake = tmp_path / "uv"
+    fake.write_text("#!/bin/sh\necho 'uv 0.13.8 (x86_64-unknown-linux-gnu)'\n")
+    fake.chmod(0o755)
+    present, absent = UvTool(str(fake)), UvTool(str(tmp_path / "none"))
+    values = read_facts([present, absent])
+    glibc = tuple(int(part) for part in os.confstr("CS_GNU_LIBC_VERSION").split()[1].split(".")[:2])
+    assert values[present] == UvHost(machine=os.uname().machine, glibc=glibc, uv_version="0.13.8")
+    assert values[absent] == UvHost(machine=os.uname().machine, glibc=glibc, uv_version=None)

@@ -23,8 +23,10 @@ import pytest
 from fpgaops.core import Change, Operation
 from fpgaops.facts import JobStatus, PathState
 from fpgaops.operations import archives, commands, cron, files, jobs, venv, waits
+from fpgaops.wheelhouse import uv_wheel
 from tests.unit.operations.case_format import LOCAL_FILES
 from tests.unit.operations.local_host import apply, read_facts
+from tests.unit.test_wheelhouse import make_wheel
 
 pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="chown to root:root needs root")
 
@@ -197,19 +199,59 @@ def test_archive_unpacked_then_swapped_in(host):
             {path.name for path in dest.iterdir()}
 
 
-def test_venv_marker_written_after_install(host):
+def test_venv_falls_back_to_pip_where_uv_cannot_run_and_writes_its_marker_after_install(host, monkeypatch):
+    monkeypatch.setattr(venv, "UV_PLATFORMS", {})  # this machine as a host uv has no build for
     fake_python = host / "python3"
     fake_python.write_text(FAKE_PYTHON)
     fake_python.chmod(0o755)
     (host / "opt").mkdir()
     target = host / "opt" / "venv"
     operation = venv.venv(str(target), LOCAL_FILES / "requirements.txt", python=str(fake_python),
-                          wheelhouse=LOCAL_FILES / "wheelhouse")
-    converge(operation)
+                          wheelhouse=LOCAL_FILES / "wheelhouse", uv_dir=str(host / "uv"))
+    assert f"(pip: no uv for {os.uname().machine} hosts)" in converge(operation).description
     assert (target / "installed-requirements.txt").read_bytes() == (LOCAL_FILES / "requirements.txt").read_bytes()
     requirements_sha256 = hashlib.sha256((LOCAL_FILES / "requirements.txt").read_bytes()).hexdigest()
     assert (target / venv.MARKER_NAME).read_text() == f"{requirements_sha256} python={fake_python}\n"
-    assert leftovers(host / "opt") == []
+    assert leftovers(host / "opt") == [".venv.fpgaops-wheels"] and not (host / "uv").exists()
+
+
+def pushed_wheels(change: Change) -> list[str]:
+    return [Path(upload.local_path).name for upload in change.uploads if str(upload.local_path).endswith(".whl")]
+
+
+def test_venv_by_uv_uploads_only_the_wheels_the_host_lacks(host):
+    (host / "opt").mkdir()
+    wheels = host / "wheels"
+    make_wheel(wheels, "tinypkg", "1.0")
+    make_wheel(wheels, "otherpkg", "1.0")
+    requirements = host / "requirements.txt"
+    requirements.write_text("tinypkg==1.0\notherpkg==1.0\n")
+    target = host / "opt" / "venv"
+
+    def version(package: str) -> str:
+        return subprocess.run([target / "bin" / "python", "-c", f"import {package}; print({package}.VERSION)"],
+                              capture_output=True, text=True, check=True).stdout.strip()
+
+    def build() -> Change:
+        return converge(venv.venv(str(target), requirements, wheelhouse=wheels, uv_dir=str(host / "uv")))
+
+    first = build()
+    assert first.description == f"create venv {target} (uv)" and version("tinypkg") == "1.0"
+    assert sorted(pushed_wheels(first)) == [
+        "otherpkg-1.0-py3-none-any.whl", "tinypkg-1.0-py3-none-any.whl", uv_wheel(os.uname().machine).name]
+    assert not (target / "bin" / "pip").exists()  # made by uv: no pip inside
+    assert list(target.rglob("tinypkg*.pyc"))  # bytecode compiled, as pip does
+
+    (wheels / "tinypkg-1.0-py3-none-any.whl").unlink()
+    make_wheel(wheels, "tinypkg", "2.0", body="# a longer module than 1.0's (its .pyc is not taken for 2.0's)\n")
+    requirements.write_text("tinypkg==2.0\notherpkg==1.0\n")
+    second = build()
+    assert second.description == f"update venv {target} (uv)" and version("tinypkg") == "2.0"
+    assert pushed_wheels(second) == [
+        "tinypkg-2.0-py3-none-any.whl"]  # neither the other wheel nor uv again
+    assert sorted(path.name for path in (host / "opt" / ".venv.fpgaops-wheels").iterdir()) == [
+        "otherpkg-1.0-py3-none-any.whl", "tinypkg-2.0-py3-none-any.whl"]  # the old one removed
+    assert leftovers(host / "opt") == [".venv.fpgaops-wheels"]
 
 
 def wait_for_job(status: JobStatus, state: str) -> object:
