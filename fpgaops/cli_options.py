@@ -4,7 +4,8 @@ Options (after the task name): ``-i/--inventory PATH`` (default ``inventory/sand
 exists), ``-l/--limit``, ``-t/--tags``, ``-c/--check``, ``-d/--diff``, ``-f/--forks``,
 ``-v/--verbose``, ``-e/--extra-vars k=v`` (repeatable; ``@file.yml`` and ``{json}`` too),
 ``-a/--accept-new-host-keys``.  Every task of one ``fab`` invocation shares one connection per
-host (``invocation_pool``), closed when the process exits.
+host (``invocation_pool``), closed when the process exits, and the facts read there
+(``invocation_facts``).
 
 Example (fabfile.py)::
 
@@ -22,6 +23,7 @@ import inspect
 import json
 import os
 import shlex
+import sys
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -34,12 +36,14 @@ from rich.console import Console
 from rich.text import Text
 
 from fpgaops.connection import ConnectionPool
+from fpgaops.fact_cache import FactCache
 from fpgaops.inventory import Inventory, InventoryError
 from fpgaops.runner import DEFAULT_FORKS, Role, RunError, RunSettings, run
 from fpgaops.sandbox.config import DEFAULT_INVENTORY, PROJECT_ROOT
 
 LOG_DIR = PROJECT_ROOT / ".fpgaops" / "logs"
 EXIT_CANNOT_START = 1  # options, inventory or selection errors: nothing was touched
+STATS_ENV = "FPGAOPS_STATS"  # a file: the invocation's remote commands and AWS calls are written there at exit
 INVENTORY_ENV = "FPGAOPS_INVENTORY"  # the inventory when -i is not given
 
 COMMON_HELP = {
@@ -156,12 +160,38 @@ _pool: ConnectionPool | None = None
 
 
 def invocation_pool() -> ConnectionPool:
-    """The connection pool shared by every task of this process (one ``fab`` invocation), closed at exit."""
+    """The connection pool shared by every task of this process (one ``fab`` invocation), closed at exit
+    (after the invocation's counts are written to ``$FPGAOPS_STATS`` when it is set)."""
     global _pool
     if _pool is None:
         _pool = ConnectionPool()
-        atexit.register(_pool.close)
+        atexit.register(_end_invocation, _pool)
     return _pool
+
+
+def _end_invocation(pool: ConnectionPool) -> None:
+    if os.environ.get(STATS_ENV):
+        write_stats(Path(os.environ[STATS_ENV]), pool)
+    pool.close()
+
+
+def write_stats(path: Path, pool: ConnectionPool) -> None:
+    """The invocation's remote commands per host and AWS API calls by operation, as JSON (benchmarks read it)."""
+    session = sys.modules.get("fpgaops.aws.session")  # not imported: no AWS call was made
+    calls = dict(session.API_CALLS) if session else {}
+    path.write_text(json.dumps({"remote_commands": pool.commands_run(), "aws_calls": sum(calls.values()),
+                                "aws_calls_by_operation": calls}, indent=2, sort_keys=True) + "\n")
+
+
+_facts: FactCache | None = None
+
+
+def invocation_facts() -> FactCache:
+    """The fact values and read-ahead shared by every task of this process (``fab provision deploy``)."""
+    global _facts
+    if _facts is None:
+        _facts = FactCache()
+    return _facts
 
 
 def load_inventory(options: RunOptions) -> Inventory:
@@ -194,7 +224,7 @@ def run_roles(options: RunOptions, roles: Sequence[Role], console: Console | Non
         pool = invocation_pool()
         pool.accept_new = options.accept_new_host_keys
         pool.hosts.update(inventory.hosts)
-        return run(inventory, roles, pool.get, options.settings(), console).exit_code
+        return run(inventory, roles, pool.get, options.settings(), console, invocation_facts()).exit_code
     except (InventoryError, RunError) as err:
         console.print(Text(f"Error: {err}", style="bold red"))
         return EXIT_CANNOT_START

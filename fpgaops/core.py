@@ -15,7 +15,7 @@
 from __future__ import annotations
 
 import secrets
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Generic, TypeVar
 
@@ -85,8 +85,12 @@ def batch_script(facts: Sequence[Fact], nonce: str | None = None) -> str:
     return "\n".join(parts) + "\n"
 
 
-def parse_batch(facts: Sequence[Fact], output: str, nonce: str) -> dict[Fact, Any]:
-    """The value of every fact, from the output of ``batch_script(facts, nonce)``."""
+def parse_batch(facts: Sequence[Fact], output: str, nonce: str,
+                optional: Collection[Fact] = frozenset()) -> dict[Fact, Any]:
+    """The value of every fact, from the output of ``batch_script(facts, nonce)``.
+
+    A reading of ``optional`` facts only (facts read ahead) whose output does not parse is left out.
+    """
     values: dict[Fact, Any] = {}
     rest = output
     for index, section in enumerate(_sections(facts)):
@@ -102,9 +106,11 @@ def parse_batch(facts: Sequence[Fact], output: str, nonce: str) -> dict[Fact, An
                 values.update(zip(section, type(section[0]).joint_values(section, head), strict=True))
             else:
                 values[section[0]] = section[0].process(head, int(status_text))
-        except FactError:
-            raise
-        except (ValueError, KeyError, IndexError) as err:
+        except (FactError, ValueError, KeyError, IndexError) as err:
+            if all(fact in optional for fact in section):
+                continue
+            if isinstance(err, FactError):
+                raise
             raise FactError(f"{what}: cannot parse the output ({err}): {head[:500]!r}") from err
     return values
 

@@ -9,7 +9,9 @@ For each host and role:
 
 1. every fact the role's operations declare is read in **one** round trip (``core.batch_script``
    with a nonce, under sudo when any fact needs root), so a rerun with nothing to do costs one
-   remote command per role and host;
+   remote command per role and host; values are kept (``fact_cache.FactCache``) until a change is
+   applied on the host, and facts the caller reads ahead (the later roles of a flow) come with the
+   first reading, so a whole flow's no-op can cost one round trip per host;
 2. each operation plans its Change from those values (an operation marked ``reread`` reads its
    facts again when an earlier step of the role changed something);
 3. the Changes are applied together, when the role's steps are planned (or before a ``reread``
@@ -46,6 +48,7 @@ from rich.console import Console
 
 from fpgaops.connection import BecomeFailed, Result, SshError, move_into_place
 from fpgaops.core import Change, Command, Fact, FactError, Operation, Upload, batch_script, parse_batch
+from fpgaops.fact_cache import FactCache
 from fpgaops.inventory import Host, Inventory
 from fpgaops.progress import RunDisplay
 from fpgaops.recap import HostRecap, RunResult
@@ -206,8 +209,9 @@ class _HostRun:
     """Runs the roles of one host, keeps its recap; everything it prints and logs is masked."""
 
     def __init__(self, host: Host, connect: Callable[[Host], RemoteHost], settings: RunSettings,
-                 display: RunDisplay, log: RunLog, recap: HostRecap) -> None:
+                 display: RunDisplay, log: RunLog, recap: HostRecap, facts: FactCache) -> None:
         self.host = host
+        self.facts = facts
         self.name = host.name
         self.connect = connect
         self.settings = settings
@@ -280,7 +284,7 @@ class _HostRun:
                 self._apply_queued()  # first: the changes it must see (their failure skips this step)
             self._pending -= 1
             if reread:
-                values = {**values, **self._read(where, list(operation.facts))}
+                values = {**values, **self._read(where, list(operation.facts), fresh=True)}
             change = self._plan(where, operation, values)
             if change is None:
                 self._ok(where)
@@ -367,6 +371,7 @@ class _HostRun:
         failure: tuple[int, _StepFailed] | None = None
         changes = [where for where, change in queued if change]
         if changes:
+            self.facts.forget(self.name)
             self._show(changes[0], f"applying {len(changes)} change(s)")
             connection = self._connect()
             commands: list[Command] = []
@@ -449,18 +454,21 @@ class _HostRun:
         raise _StepFailed(f"command {how}: {first_line[:100]}", where, result.stdout.rstrip() + "\n" + stderr,
                           position)
 
-    def _read(self, where: str, facts: list[Fact]) -> dict[Fact, Any]:
-        """Every fact in one round trip (as root when any needs it)."""
-        if not facts:
-            return {}
-        nonce = secrets.token_hex(8)
-        sudo = any(fact.needs_root for fact in facts)
-        result = self._run(self._connect(), batch_script(facts, nonce), sudo, None)
-        try:
-            return parse_batch(facts, result.stdout, nonce)
-        except FactError as err:
-            self.log.output(self.name, f"{where}: reading facts failed: {err}", result.stdout, result.stderr)
-            raise _StepFailed(f"reading facts: {err}", f"{where} › reading facts", result.stderr) from None
+    def _read(self, where: str, facts: list[Fact], fresh: bool = False) -> dict[Fact, Any]:
+        """Every fact's value: those not known yet (all when ``fresh``) and those read ahead in one round trip
+        (as root when any needs it)."""
+        reading = self.facts.to_read(self.name, facts, fresh)
+        if reading:
+            nonce = secrets.token_hex(8)
+            sudo = any(fact.needs_root for fact in reading)
+            result = self._run(self._connect(), batch_script(reading, nonce), sudo, None)
+            try:
+                values = parse_batch(reading, result.stdout, nonce, optional=set(reading).difference(facts))
+            except FactError as err:
+                self.log.output(self.name, f"{where}: reading facts failed: {err}", result.stdout, result.stderr)
+                raise _StepFailed(f"reading facts: {err}", f"{where} › reading facts", result.stderr) from None
+            self.facts.keep(self.name, values)
+        return self.facts.values(self.name, facts)
 
     def _run(self, connection: RemoteHost, shell: str, sudo: bool, stdin: bytes | None,
              on_stderr: Callable[[bytes], None] | None = None) -> Result:
@@ -501,8 +509,27 @@ def _plan_all(roles: Sequence[Role], hosts_of: dict[str, list[Host]], tags: froz
     return plans
 
 
+def _hosts_of(inventory: Inventory, roles: Sequence[Role], limit: str) -> dict[str, list[Host]]:
+    """Each role's hosts: its pattern's, narrowed by ``limit`` (InventoryError for a bad pattern)."""
+    limited = {host.name for host in inventory.select(limit)}
+    return {role.name: [host for host in inventory.select(role.hosts) if host.name in limited] for role in roles}
+
+
+def read_ahead(facts: FactCache, inventory: Inventory, roles: Sequence[Role], settings: RunSettings) -> None:
+    """Have the next reading on each host also read the facts of the steps ``roles`` will run there (as ``run``
+    selects them: limit, tags); a host whose steps cannot be listed yet is left to ``run`` to report.
+
+    Example: ``read_ahead(cache, inventory, [service_role], settings)``, then ``run(..., facts=cache)`` of an
+    earlier role reads the service's facts in its own round trip.
+    """
+    plans = _plan_all(roles, _hosts_of(inventory, roles, settings.limit), settings.tags)
+    for (_, host), plan in plans.steps.items():
+        facts.read_ahead(host, facts_of(plan.operations))
+
+
 def run(inventory: Inventory, roles: Sequence[Role], connect: Callable[[Host], RemoteHost],
-        settings: RunSettings = RunSettings(), console: Console | None = None) -> RunResult:
+        settings: RunSettings = RunSettings(), console: Console | None = None,
+        facts: FactCache | None = None) -> RunResult:
     """Run ``roles`` (in order, each on its hosts in parallel) and return the outcome per host.
 
     Args:
@@ -512,14 +539,14 @@ def run(inventory: Inventory, roles: Sequence[Role], connect: Callable[[Host], R
             lazily, once per host, from the host's worker thread.
         settings: check/diff mode, tags, limit, forks, verbosity, where the log goes.
         console: where to print (a rich Console; the terminal by default).
+        facts: the fact values and read-ahead of a flow of several runs (a new FactCache by default).
 
     Raises RunError (or InventoryError for a bad limit) before anything is touched.
 
     Example: ``run(inventory, [role], pool.get, RunSettings(diff=True)).exit_code``
     """
     console = console or Console()
-    limited = {host.name for host in inventory.select(settings.limit)}
-    hosts_of = {role.name: [host for host in inventory.select(role.hosts) if host.name in limited] for role in roles}
+    hosts_of = _hosts_of(inventory, roles, settings.limit)
     hosts = [host for host in inventory.hosts.values() if any(host in chosen for chosen in hosts_of.values())]
     if not hosts:
         raise RunError(f"no host to run on: roles {', '.join(f'{r.name} ({r.hosts})' for r in roles)} "
@@ -535,7 +562,9 @@ def run(inventory: Inventory, roles: Sequence[Role], connect: Callable[[Host], R
     log.write("-", f"run: roles {', '.join(role.name for role in roles)} on {', '.join(h.name for h in hosts)}"
                    f"{' (check mode)' if settings.check else ''}")
     with RunDisplay(console, mask, check=settings.check, show_diff=settings.diff, verbose=settings.verbose) as display:
-        runs = {host.name: _HostRun(host, connect, settings, display, log, result.hosts[host.name]) for host in hosts}
+        facts = facts if facts is not None else FactCache()
+        runs = {host.name: _HostRun(host, connect, settings, display, log, result.hosts[host.name], facts)
+                for host in hosts}
         for name, reason in plans.broken.items():
             runs[name].fail_before_start(reason)
         with ThreadPoolExecutor(max_workers=max(1, settings.forks), thread_name_prefix="fpgaops-host") as workers:

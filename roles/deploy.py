@@ -207,6 +207,26 @@ def health(flow: Flow) -> None:
     flow.console.print(table)
 
 
+READ_AHEAD_AGFI = "agfi-" + "0" * 17  # the AFI id changes no fact of a role (only what its plan does)
+
+
+def read_ahead_deployment(flow: Flow, build: BuildResult | None, prepare: bool = False) -> None:
+    """Have the first reading of facts on each host also read the facts of the deployment's later roles there
+    (``prepare``: the host preparation's too): a no-op costs one round trip per host."""
+    from roles.auto_shutdown import tasks as auto_shutdown_role
+    from roles.dev_host import tasks as dev_host
+    from roles.f1_host import tasks as f1_host
+    from roles.rhythm_service import tasks as rhythm_service
+
+    if prepare:
+        flow.read_ahead([dev_host.role()])
+    flow.read_ahead([f1_host.role()], afi_agfi=READ_AHEAD_AGFI)
+    if build is not None:
+        flow.read_ahead([rhythm_service.role(), rhythm_service.health_role()], afi_agfi=READ_AHEAD_AGFI,
+                        **release_vars(flow, build))
+    flow.read_ahead([auto_shutdown_role.role()])
+
+
 def prepare_hosts(flow: Flow) -> None:
     """The hosts' preparation of ``fab provision``: the dev host (toolchain, SDK/HDK, ML venv), the FPGA hosts (SDK)."""
     from roles.dev_host import tasks as dev_host
@@ -220,6 +240,11 @@ def provision(flow: Flow) -> None:
     provision_aws(flow)
     if flow.check and not (flow.hosts("dev") or flow.hosts("f1")):
         return  # check mode on a project without instances yet: nothing to show on hosts
+    try:
+        build = current_build()
+    except FlowStopped:
+        build = None  # nothing built yet: the service's facts are read when it is deployed
+    read_ahead_deployment(flow, build, prepare=True)
     prepare_hosts(flow)
 
 
@@ -244,6 +269,7 @@ def deploy(flow: Flow) -> None:
     build = synth(flow)
     if build is None:  # check mode before any build: what the host steps would do needs the build
         return
+    read_ahead_deployment(flow, build)
     agfi = afi(flow, build)
     if agfi:
         load_afi(flow, agfi)

@@ -13,6 +13,7 @@ Example::
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import shutil
@@ -23,10 +24,19 @@ from typing import Any
 from rich.console import Console
 from rich.text import Text
 
-from fpgaops.cli_options import EXIT_CANNOT_START, RunOptions, load_inventory, options_task, run_roles, show_warnings
+from fpgaops.cli_options import (
+    EXIT_CANNOT_START,
+    RunOptions,
+    invocation_facts,
+    invocation_pool,
+    load_inventory,
+    options_task,
+    run_roles,
+    show_warnings,
+)
 from fpgaops.connection import HostConnection
 from fpgaops.inventory import Host, Inventory, InventoryError
-from fpgaops.runner import Role
+from fpgaops.runner import Role, read_ahead
 from fpgaops.sandbox.config import PROJECT_ROOT
 
 ARTIFACTS_ENV = "FPGAOPS_ARTIFACTS"  # where builds, packages and releases are kept on the laptop
@@ -82,10 +92,16 @@ class Flow:
             names = ", ".join(role.name for role in roles)
             raise FlowStopped(f"{names}: stopped (see the recap above and the log in .fpgaops/logs)", code)
 
-    def connection(self, host: Host) -> HostConnection:
-        """The invocation's connection to ``host`` (opened once, shared with the roles)."""
-        from fpgaops.cli_options import invocation_pool
+    def read_ahead(self, roles: list[Role], **extra_vars: Any) -> None:
+        """Have the next reading of facts on each host also read those ``roles`` will need (run later with
+        ``extra_vars``): a flow's no-op then costs one round trip per host."""
+        with contextlib.suppress(InventoryError):  # a bad --limit: the run itself says so
+            read_ahead(invocation_facts(), self.inventory.with_extra_vars(extra_vars), roles, self.options.settings())
 
+    def connection(self, host: Host) -> HostConnection:
+        """The invocation's connection to ``host`` (opened once, shared with the roles); what the caller runs
+        may change the host, so the facts read there before are read again when needed."""
+        invocation_facts().forget(host.name)
         return invocation_pool().get(host)
 
     def say(self, message: str, style: str = "bold") -> None:

@@ -25,13 +25,19 @@ steps at the lines each step prints last (a recap, ``afi: ...``), so the steps a
       build is excluded (it is in 1.);
    c. ``no-op deploy``: ``fab deploy`` again on the same N hosts.
 
-The sample detection (the flow's last step) waits for the service's warm-up on the first FPGA
-host (librosa's numba JIT compile) before its request; after the full flow and each first deploy,
-``fab logs --limit f1`` gives every host's warm-up time (``facts.service_warm_up_s``).  Sandbox
-hosts share this machine's CPUs: N hosts installing venvs and compiling at once take about N
-times the CPU of one, which real instances would not.
+4. ``start to first detection`` (after 2., on f1-a, 3 rounds, median): the service stopped, then
+   ``systemctl start`` -> ``/health`` says ``detection_ready`` -> the first ``/api/detect-beats``
+   (a 6 s click track, made on the host beforehand) answered 200, timed on the host.
 
-Prints a table (measurement, FPGA hosts, seconds, changed counts, steps) and writes
+Every ``fab`` run writes its remote commands per host and its AWS API calls (``FPGAOPS_STATS``):
+the table shows the most commands any host got (round trips) and the AWS calls.  The sample
+detection (the flow's last step) waits for ``/health``'s ``detection_ready`` on the first FPGA
+host before its request; after the full flow and each first deploy, ``fab logs --limit f1``
+gives every host's warm-up time (``facts.service_warm_up_s``).  Sandbox hosts share this
+machine's CPUs: N hosts installing venvs at once take about N times the CPU of one, which real
+instances would not.
+
+Prints a table (measurement, FPGA hosts, seconds, changed counts, round trips, AWS calls, steps) and writes
 bench/results/deploy.json (machine, load average at the start and end, settings, raw numbers,
 every step and recap).  The full outputs of the ``fab`` runs are kept in a logs folder (printed).
 ``--show FILE`` prints the table of a results file again.  Needs root (the sandbox).  About 13
@@ -47,6 +53,7 @@ import platform
 import re
 import shutil
 import signal
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -62,6 +69,7 @@ import yaml
 from rich.console import Console
 from rich.table import Table
 
+from fpgaops.cli_options import STATS_ENV
 from fpgaops.sandbox import lifecycle
 from fpgaops.sandbox.config import PROJECT_ROOT, SandboxConfig
 from fpgaops.sandbox.topology import parse_hosts
@@ -89,8 +97,9 @@ TABLE_CAPTION = (
     "full flow: fab provision deploy from nothing (model built on the dev host). provision N fresh FPGA: fab provision "
     "launching and preparing N new FPGA instances (the previous ones terminated first, untimed). first deploy on N "
     "fresh FPGA: fab deploy on those N hosts with the build reused (synth up to date, AFI found): load + service + "
-    "auto-shutdown + sample detection, the model build excluded. sample detection: waits for the service's warm-up "
-    "(librosa's numba JIT) on the first host, then one request. Sandbox hosts share this machine's CPUs.")
+    "auto-shutdown + sample detection, the model build excluded. sample detection: waits for /health's "
+    "detection_ready on the first host, then one request. round trips: the most remote commands any host got. "
+    "Sandbox hosts share this machine's CPUs.")
 CHANGED_LINE = re.compile(r"^changed\s+(\S+)\s+(.*)$")
 
 
@@ -230,11 +239,15 @@ class Bench:
         self.console.print(f"[bold]{label}[/] ({hosts} FPGA host{'s' if hosts > 1 else ''})")
         env = {**self.env, "FPGAOPS_INVENTORY": str(inventory)} if inventory else self.env
         log = self.logs / f"{len(self.rows) + 1:02d}-{re.sub(r'[^a-z0-9]+', '-', label.lower()).strip('-')}.log"
-        run = run_fab(args, env, log, self.console)
+        stats_file = log.with_suffix(".stats.json")
+        run = run_fab(args, {**env, STATS_ENV: str(stats_file)}, log, self.console)
+        stats = json.loads(stats_file.read_text()) if stats_file.is_file() else {}
         changed = run.changed()
         self.rows.append({"measurement": label, "fpga_hosts": hosts, "command": "fab " + " ".join(args),
                           "seconds": run.seconds, "exit_code": run.exit_code, "changed": changed,
-                          "changed_total": sum(changed.values()), "steps": run.steps(plan),
+                          "changed_total": sum(changed.values()),
+                          "remote_commands": stats.get("remote_commands"), "aws_calls": stats.get("aws_calls"),
+                          "aws_calls_by_operation": stats.get("aws_calls_by_operation"), "steps": run.steps(plan),
                           "sample_detection": run.sample_detection(),
                           "recaps": run.recaps(), "slowest_changes": run.slowest_changes(), "log": str(log),
                           "load_average_after": [round(x, 2) for x in os.getloadavg()]})
@@ -287,6 +300,57 @@ class Bench:
         return round(time.monotonic() - started, 2)
 
 
+START_SCRIPT = """set -eu
+unit={unit}; port={port}; clicks=/tmp/fpgaops-bench-clicks.wav
+{python} -c "
+import numpy as np, soundfile as sf
+sr = 22050; t = np.arange(6 * sr) / sr; x = np.zeros_like(t)
+for b in np.arange(0.5, 6, 0.5): x += np.exp(-(t - b).clip(0) * 60) * (t >= b) * np.sin(2e3 * t)
+sf.write('$clicks', x.astype('float32'), sr)"
+now() {{ date +%s.%N; }}
+for round in $(seq {rounds}); do
+  systemctl stop "$unit"
+  start=$(now); systemctl start "$unit"; started=$(now); deadline=$(( $(date +%s) + 120 ))
+  until curl -s --max-time 5 "http://127.0.0.1:$port/health" | grep -Eq '"detection_ready": ?true'; do
+    [ "$(date +%s)" -lt "$deadline" ] || {{ echo "round $round: not ready in 120 s" >&2; exit 1; }}; sleep 0.02
+  done
+  ready=$(now)
+  curl -sf --max-time 60 -H 'Content-Type: audio/wav' --data-binary "@$clicks" \
+    "http://127.0.0.1:$port/api/detect-beats" >/dev/null
+  echo "$start $started $ready $(now)"
+done
+rm -f "$clicks"
+"""
+
+
+def start_to_first_detection(bench: Bench, rounds: int = 3) -> dict:
+    """On f1-a: ``systemctl start`` -> ``/health`` detection_ready -> the first detection answered, ``rounds`` times
+    (timed on the host); the medians and every round."""
+    from fpgaops.aws.ec2_inventory import with_project_instances
+    from fpgaops.connection import ConnectionPool
+    from roles.rhythm_service.tasks import service_vars, unit_name
+
+    inventory = with_project_instances(bench.cfg.inventory_path)
+    host = inventory.group_hosts("f1")[0]
+    v = service_vars(host)
+    script = START_SCRIPT.format(unit=unit_name(v), port=v["service_port"], rounds=rounds,
+                                 python=f"{v['service_root']}/venv/bin/python")
+    with ConnectionPool(hosts=inventory.hosts) as pool:
+        reply = pool.get(host).run(script, sudo=True)
+    if reply.exit_code != 0:
+        raise SystemExit(f"start to first detection on {host.name} failed: {reply.stderr.strip()[-400:]}")
+    runs = []
+    for line in reply.stdout.split("\n"):
+        if line.strip():
+            start, started, ready, answered = map(float, line.split())
+            runs.append({"systemctl_start_s": round(started - start, 3), "detection_ready_s": round(ready - start, 3),
+                         "first_detection_s": round(answered - start, 3)})
+    result = {key: round(statistics.median(run[key] for run in runs), 3) for key in runs[0]}
+    bench.console.print(f"start to first detection on {host.name}: {result['first_detection_s']:.2f} s (median of "
+                        f"{rounds}; detection_ready after {result['detection_ready_s']:.2f} s)")
+    return {"host": host.name, **result, "runs": runs}
+
+
 def measure(bench: Bench, sizes: list[int]) -> dict:
     """Every measurement of the module docstring, in order; the extra facts the report needs."""
     facts: dict = {}
@@ -301,6 +365,7 @@ def measure(bench: Bench, sizes: list[int]) -> dict:
                            "every_recap_0_changed": all(int(row["changed"]) == 0 for table in noop.recaps()
                                                         for row in table.values()),
                            "recaps": len(noop.recaps())}
+    facts["start_to_first_detection"] = start_to_first_detection(bench)
     facts["terminate_s"] = {}
     for size in sizes:
         facts["terminate_s"][size] = bench.terminate_fpga_instances()
@@ -313,13 +378,16 @@ def measure(bench: Bench, sizes: list[int]) -> dict:
 
 
 def print_table(console: Console, rows: list[dict]) -> None:
-    table = Table("measurement", "FPGA hosts", "seconds", "changed (recaps summed)", "steps (s)", "sample detection",
-                  title="fab, run as a user runs it, on the sandbox", caption=TABLE_CAPTION, caption_justify="left")
+    table = Table("measurement", "FPGA hosts", "seconds", "changed (recaps summed)", "round trips", "AWS calls",
+                  "steps (s)", "sample detection", title="fab, run as a user runs it, on the sandbox",
+                  caption=TABLE_CAPTION, caption_justify="left")
     for row in rows:
         steps = ", ".join(f"{name} {value:.1f}" if value is not None else f"{name} ?"
                           for name, value in row["steps"].items())
+        commands = row.get("remote_commands") or {}
         table.add_row(row["measurement"], str(row["fpga_hosts"]), f"{row['seconds']:.1f}",
-                      compact_changed(row["changed"]), steps, sample_summary(row["sample_detection"]))
+                      compact_changed(row["changed"]), str(max(commands.values())) if commands else "?",
+                      str(row.get("aws_calls", "?")), steps, sample_summary(row["sample_detection"]))
     console.print(table)
 
 

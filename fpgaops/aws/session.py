@@ -9,6 +9,7 @@ since the local endpoint checks none). Throttled calls are retried by botocore i
 from __future__ import annotations
 
 import re
+from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cached_property
@@ -53,6 +54,7 @@ class AwsSettings:
 
 
 DEFAULT_PROJECT = "fpgaops"
+API_CALLS: Counter[str] = Counter()  # every AWS API call of this process, by "service.Operation"
 
 
 def project_of(variables: Mapping[str, Any]) -> str:
@@ -114,8 +116,14 @@ class AwsClients:
 
 @translate_errors
 def _new_session(settings: AwsSettings) -> boto3.Session:
-    return boto3.Session(profile_name=settings.profile, region_name=settings.region,
-                         aws_access_key_id=settings.access_key_id, aws_secret_access_key=settings.secret_access_key)
+    session = boto3.Session(profile_name=settings.profile, region_name=settings.region,
+                            aws_access_key_id=settings.access_key_id, aws_secret_access_key=settings.secret_access_key)
+    session.events.register("before-call", _count_call)
+    return session
+
+
+def _count_call(model: Any, **_: Any) -> None:
+    API_CALLS[f"{model.service_model.service_name}.{model.name}"] += 1
 
 
 def _checked_region(region: str | None, session: boto3.Session) -> str:

@@ -137,11 +137,10 @@ def _install_uv(uv: str, wheel: str, python: str) -> Command:
 
 
 def _uv_commands(uv: str, uv_dir: str, path: str, python: str, source: str, requirements: str) -> list[Command]:
-    run = (f"env UV_CACHE_DIR={quote(posixpath.join(uv_dir, 'cache'))} UV_PYTHON_DOWNLOADS=never "
-           f"UV_NO_MANAGED_PYTHON=1 {quote(uv)}")
+    settings = f"UV_CACHE_DIR={quote(posixpath.join(uv_dir, 'cache'))} UV_PYTHON_DOWNLOADS=never UV_NO_MANAGED_PYTHON=1"
     venv_python = quote(posixpath.join(path, "bin", "python"))
-    return [as_root(f"{run} venv --quiet --allow-existing --python {quote(python)} {quote(path)} && "
-                    f"{run} pip install --quiet --compile-bytecode --python {venv_python}"
+    return [as_root(f"export {settings} && {quote(uv)} venv --quiet --allow-existing --python {quote(python)} "
+                    f"{quote(path)} && {quote(uv)} pip install --quiet --compile-bytecode --python {venv_python}"
                     f"{source} --requirement {quote(requirements)}")]
 
 

@@ -23,6 +23,7 @@ from rich.console import Console
 from fpgaops.cli_options import OptionError, RunOptions, choose_inventory, parse_extra_vars
 from fpgaops.connection import HostUnreachable, Result
 from fpgaops.core import FACT_MARK, Change, Command, Fact, Operation, Upload
+from fpgaops.fact_cache import FactCache
 from fpgaops.inventory import Host, Inventory
 from fpgaops.progress import RunDisplay
 from fpgaops.recap import EXIT_FAILED, EXIT_OK, EXIT_UNREACHABLE, RunResult, recap_table
@@ -34,6 +35,7 @@ from fpgaops.runner import (
     RunSettings,
     command_segments,
     failed_command,
+    read_ahead,
     run,
     segment_script,
     selected_operations,
@@ -327,6 +329,65 @@ def test_a_reread_step_sees_what_an_earlier_step_changed(local, tmp_path):
 
     go(inventory_of("a"), [Role("r", tasks)], local, tmp_path)
     assert seen == ["new\n"]
+
+
+# --- facts kept and read ahead across the runs of a flow --------------------------------------------
+
+
+@dataclass(frozen=True)
+class Garbled(FileText):
+    """A fact whose output never parses."""
+
+    name = "garbled"
+
+    def process(self, output: str, status: int) -> str | None:
+        raise ValueError("not what a garbled fact expects")
+
+
+def test_a_flow_reads_the_facts_of_its_later_roles_with_the_first_reading(local, tmp_path):
+    inventory = inventory_of("a", "b")
+    first_role = files_role(local, {"one": "1\n"})
+    later = [Role("two", lambda host: [write_file(str(local.dir(host.name) / "two"), "2\n")]),
+             Role("three", lambda host: [write_file(str(local.dir(host.name) / "three"), "3\n")], hosts="b")]
+    for role in [first_role, *later]:
+        go(inventory, [role], local, tmp_path)  # everything in place: what follows is a no-op
+    before = {name: host.commands_run for name, host in local.hosts.items()}
+
+    facts = FactCache()
+    settings = RunSettings(log_dir=tmp_path / "logs")
+    read_ahead(facts, inventory, later, settings)
+    results = [run(inventory, [role], local.connect, settings, Console(file=io.StringIO()), facts)
+               for role in [first_role, *later]]
+    assert all(result.exit_code == EXIT_OK for result in results)
+    assert {name: host.commands_run - before[name] for name, host in local.hosts.items()} == {"a": 1, "b": 1}
+    assert [sum(r.commands_run for r in result.hosts.values()) for result in results] == [2, 0, 0]
+
+
+def test_a_value_read_before_a_change_on_that_host_is_read_again(local, tmp_path):
+    inventory = inventory_of("a")
+    path = str(local.dir("a") / "f")
+    seen = []
+    facts = FactCache()
+    settings = RunSettings(log_dir=tmp_path / "logs")
+    observe = Role("observe", lambda host: [Operation("observe", (FileText(path),), seen.append)])
+    read_ahead(facts, inventory, [observe], settings)
+    run(inventory, [observe], local.connect, settings, Console(file=io.StringIO()), facts)  # absent: None
+    run(inventory, [files_role(local, {"f": "new\n"})], local.connect, settings, Console(file=io.StringIO()), facts)
+    run(inventory, [observe], local.connect, settings, Console(file=io.StringIO()), facts)
+    assert [values[FileText(path)] for values in seen] == [None, "new\n"]
+
+
+def test_a_fact_read_ahead_that_does_not_parse_fails_only_the_role_that_needs_it(local, tmp_path):
+    inventory = inventory_of("a")
+    facts = FactCache()
+    settings = RunSettings(log_dir=tmp_path / "logs")
+    garbled = Role("garbled", lambda host: [Operation("needs it", (Garbled("/etc/hostname"),), lambda values: None)])
+    read_ahead(facts, inventory, [garbled], settings)
+    fine = run(inventory, [files_role(local, {"f": "x\n"})], local.connect, settings, Console(file=io.StringIO()),
+               facts)
+    failed = run(inventory, [garbled], local.connect, settings, Console(file=io.StringIO()), facts)
+    assert fine.exit_code == EXIT_OK and failed.exit_code == EXIT_FAILED
+    assert "not what a garbled fact expects" in failed.hosts["a"].error
 
 
 # --- check mode --------------------------------------------------------------------------------

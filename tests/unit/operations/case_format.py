@@ -65,10 +65,10 @@ def decode_fact_value(fact: Fact, value: Any) -> Any:
 
 
 def _decode_field(hint: Any, item: Any) -> Any:
-    """An int field written as a Python literal string ("0o644") becomes that int."""
+    """An int field written as a Python literal string ("0o644") becomes that int; a list, a tuple."""
     if isinstance(item, str) and int in (hint, *get_args(hint)):
         return int(item, 0)
-    return item
+    return tuple(item) if isinstance(item, list) else item
 
 
 def encode_fact_value(value: Any) -> Any:
