@@ -24,6 +24,7 @@ __all__ = ["venv"]
 MARKER_NAME = ".fpgaops-requirements.sha256"
 UV_DIR = "/var/lib/fpgaops/uv"
 MANYLINUX_GLIBC = (2, 17)  # the uv wheel is manylinux2014
+COMPILE_SKIPS = "/tests?/"  # the packages' own test suites: never imported, half the compile time of scipy & co
 EXTRACT_UV = ("import shutil, sys, zipfile\n"
               "with zipfile.ZipFile(sys.argv[1]) as wheel, open(sys.argv[2], 'wb') as out:\n"
               "    shutil.copyfileobj(wheel.open(next(n for n in wheel.namelist() "
@@ -40,7 +41,8 @@ def venv(
     tags: Iterable[str] = (),
     notify: Iterable[str] = (),
 ) -> Operation:
-    """A venv at ``path`` with the requirements installed (bytecode compiled); nothing done while they are unchanged.
+    """A venv at ``path`` with the requirements installed (bytecode compiled, but for the packages' own tests);
+    nothing is done while they have not changed.
 
     The marker ``<path>/.fpgaops-requirements.sha256`` holds the sha256 of the requirements file
     and the python used; it is removed before installing and written after success, so a failed
@@ -140,8 +142,12 @@ def _uv_commands(uv: str, uv_dir: str, path: str, python: str, source: str, requ
     settings = f"UV_CACHE_DIR={quote(posixpath.join(uv_dir, 'cache'))} UV_PYTHON_DOWNLOADS=never UV_NO_MANAGED_PYTHON=1"
     venv_python = quote(posixpath.join(path, "bin", "python"))
     return [as_root(f"export {settings} && {quote(uv)} venv --quiet --allow-existing --python {quote(python)} "
-                    f"{quote(path)} && {quote(uv)} pip install --quiet --compile-bytecode --python {venv_python}"
-                    f"{source} --requirement {quote(requirements)}")]
+                    f"{quote(path)} && {quote(uv)} pip install --quiet --python {venv_python}"
+                    f"{source} --requirement {quote(requirements)}"),
+            # bytecode, as pip makes it: a module that does not compile is left to Python (so is the exit status)
+            as_root(f"{venv_python} -m compileall -q -j0 -x {quote(COMPILE_SKIPS)} "
+                    f"\"$({venv_python} -c 'import sysconfig; print(sysconfig.get_path(\"purelib\"))')\" >/dev/null "
+                    "|| true")]
 
 
 def _pip_commands(path: str, python: str, source: str, requirements: str) -> list[Command]:
