@@ -75,14 +75,28 @@ def _sections(facts: Sequence[Fact]) -> list[list[Fact]]:
 def batch_script(facts: Sequence[Fact], nonce: str | None = None) -> str:
     """One sh script reading every fact; each reading is framed by a marker line with a nonce.
 
-    The nonce keeps a file's content that happens to contain the marker from being misread.
+    The readings run at once (each in the background, its output kept in a private temporary
+    folder, then all printed in order), so a batch takes about as long as its slowest reading;
+    where no temporary folder can be made they run one after the other.  The nonce keeps a file's
+    content that happens to contain the marker from being misread.
     """
     nonce = nonce or secrets.token_hex(8)
-    parts = []
+    readings = []
     for index, section in enumerate(_sections(facts)):
         command = type(section[0]).joint_command(section) if len(section) > 1 else section[0].command()
-        parts.append(f"( {command}\n) 2>/dev/null; printf '\\n{FACT_MARK} {nonce} {index} %d\\n' $?")
-    return "\n".join(parts) + "\n"
+        readings.append(f"r{index}() {{ ( {command}\n) 2>/dev/null; }}")
+    numbers = " ".join(map(str, range(len(readings))))
+    mark = f"printf '\\n{FACT_MARK} {nonce} %s %d\\n'"
+    return "\n".join(readings) + f"""
+if [ {len(readings)} -gt 1 ] && d=$(mktemp -d 2>/dev/null); then
+  for i in {numbers}; do {{ r$i >"$d/$i"; echo $? >"$d/$i.status"; }} & done
+  wait
+  for i in {numbers}; do cat "$d/$i"; {mark} "$i" "$(cat "$d/$i.status")"; done
+  rm -rf "$d"
+else
+  for i in {numbers}; do r$i; {mark} "$i" $?; done
+fi
+"""
 
 
 def parse_batch(facts: Sequence[Fact], output: str, nonce: str,

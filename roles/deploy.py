@@ -24,7 +24,7 @@ CURRENT_BUILD = "current-build.json"
 def _aws(flow: Flow) -> Any:
     from fpgaops.aws.session import AwsClients, settings_from_vars
 
-    return AwsClients(settings_from_vars(flow.settings))
+    return AwsClients.shared(settings_from_vars(flow.settings))
 
 
 def _afi_target(flow: Flow) -> tuple[str, Any]:
@@ -63,7 +63,8 @@ def provision_aws(flow: Flow) -> None:
         raise FlowStopped(f"provision: {err}", 1) from None
     for line in report.summary():
         flow.say(f"  {line}", style="green" if not report.changed else "")
-    flow.reload_inventory()
+    if report.changed:  # else the instances are those the inventory was read with
+        flow.reload_inventory()
 
 
 def current_build() -> BuildResult:

@@ -34,7 +34,7 @@ class AwsTarget:
     @classmethod
     def from_inventory(cls, inventory: Path, project: str = "") -> AwsTarget:
         settings = Inventory.load(inventory).groups["all"].vars
-        return cls(AwsClients(settings_from_vars(settings)), project or project_of(settings))
+        return cls(AwsClients.shared(settings_from_vars(settings)), project or project_of(settings))
 
 
 def _explained(action: Callable[[Console], int], console: Console) -> int:

@@ -87,7 +87,7 @@ def with_project_instances(path: Path, extra_vars: Vars | None = None) -> Invent
         return static
     preference = tuple(settings.get("ec2_address_preference") or DEFAULT_ADDRESS_PREFERENCE)
     try:
-        aws = AwsClients(settings_from_vars(settings))
+        aws = AwsClients.shared(settings_from_vars(settings))
         project = project_of(settings)
         found, warnings = translate_errors(ec2_inventory_data)(aws.client("ec2"), project, preference)
     except AwsError as err:

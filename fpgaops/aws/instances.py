@@ -418,8 +418,10 @@ def ensure_fleet(ec2, config: FleetConfig, *, prices: PriceBook | None = None,
         elif slot.action == "launch":
             outcomes[slot.name] = launcher.launch(slot.group, slot.name)
     outcomes |= launcher.settle_spot(outcomes)
-    ids = [outcomes[slot.name].instance_id for slot in plan.slots]
-    instances = launcher.wait_running(ids) if ids else []
+    if all(slot.action == "keep" for slot in plan.slots):  # all running when the plan read them: no wait
+        instances = [slot.instance for slot in plan.slots]
+    else:
+        instances = launcher.wait_running([outcomes[slot.name].instance_id for slot in plan.slots])
     return FleetResult(tuple(outcomes[slot.name] for slot in plan.slots), tuple(instances), plan.unplanned, image)
 
 

@@ -39,7 +39,8 @@ def instance_host_keys(ec2, instance: InstanceRecord, *, timeout_s: float = 600.
 
 def known_hosts_lines(ec2, instances: Sequence[InstanceRecord], *, timeout_s: float = 600.0, interval_s: float = 10.0,
                       progress: ProgressCallback = ignore_progress) -> list[str]:
-    """``<address> <type> <base64>`` lines for each instance's public (else private) address.
+    """``<address> <type> <base64> <instance id>`` lines for each instance's public (else private) address (the
+    instance id is the line's comment: ``pinned_instances`` reads it back).
 
     Example: ``update_known_hosts(Path(".fpgaops/known_hosts"), known_hosts_lines(ec2, result.instances))``
     """
@@ -48,8 +49,17 @@ def known_hosts_lines(ec2, instances: Sequence[InstanceRecord], *, timeout_s: fl
         address = instance.public_ip or instance.private_ip
         if address:
             keys = instance_host_keys(ec2, instance, timeout_s=timeout_s, interval_s=interval_s, progress=progress)
-            lines.extend(f"{address} {key}" for key in keys)
+            lines.extend(f"{address} {key} {instance.instance_id}" for key in keys)
     return lines
+
+
+def unpinned(path: Path, instances: Sequence[InstanceRecord]) -> list[InstanceRecord]:
+    """The instances whose host keys ``path`` does not hold yet for their address (a new instance at an address
+    pinned for another one included): only theirs are read from the console output."""
+    lines = path.read_text().splitlines() if path.exists() else []
+    pinned = {(fields[0], fields[3]) for fields in map(str.split, lines) if len(fields) >= 4}
+    return [instance for instance in instances
+            if (instance.public_ip or instance.private_ip, instance.instance_id) not in pinned]
 
 
 def update_known_hosts(path: Path, lines: Sequence[str]) -> bool:

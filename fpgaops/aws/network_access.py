@@ -256,8 +256,12 @@ def ensure_security_group(ec2, config: SecurityGroupConfig, project: str,
         raise AwsError(f"security group {config.name}: refusing to open ports {list(config.ports)} to the whole "
                        f"internet ({', '.join(config.ingress_cidrs)})", code="IngressFromAnywhere",
                        fix="allow only your address (e.g. 203.0.113.7/32), or set allow_anywhere explicitly")
-    vpc_id = config.vpc_id or _default_vpc(ec2)
-    group, created = _find_or_create_group(ec2, config.name, vpc_id, project, tags)
+    group = None if config.vpc_id else _project_group(ec2, config.name, project)  # found: no VPC lookup
+    if group is not None:
+        vpc_id, created = group["VpcId"], False
+    else:
+        vpc_id = config.vpc_id or _default_vpc(ec2)
+        group, created = _find_or_create_group(ec2, config.name, vpc_id, project, tags)
     wanted = {IngressRule(port, str(network)) for port in config.ports for network in networks}
     present, others = _ingress_rules(group)
     missing = sorted(wanted - present, key=lambda r: (r.port, r.cidr))
@@ -278,6 +282,13 @@ def _default_vpc(ec2) -> str:
         raise AwsError("this region has no default VPC", code="VPCIdNotSpecified",
                        fix="set vpc_id and subnet_ids in the config")
     return vpcs[0]["VpcId"]
+
+
+def _project_group(ec2, name: str, project: str) -> dict | None:
+    """The one group named ``name`` tagged as the project's, in any VPC (None: none, or several to choose from)."""
+    filters = [{"Name": "group-name", "Values": [name]}, {"Name": "tag:" + PROJECT_TAG, "Values": [project]}]
+    found = ec2.describe_security_groups(Filters=filters)["SecurityGroups"]
+    return found[0] if len(found) == 1 else None
 
 
 def _find_or_create_group(ec2, name: str, vpc_id: str, project: str, tags: Mapping[str, str]) -> tuple[dict, bool]:

@@ -15,7 +15,7 @@ from fpgaops.aws.ec2_inventory import PROJECT_TAG
 from fpgaops.aws.errors import translate_errors
 from fpgaops.aws.idle_alarm import IdleAlarmConfig, ensure_idle_alarm
 from fpgaops.aws.instances import FPGA_ROLE, FleetConfig, FleetResult, InstanceGroup, LaunchSettings, ensure_fleet
-from fpgaops.aws.known_hosts import known_hosts_lines, update_known_hosts
+from fpgaops.aws.known_hosts import known_hosts_lines, unpinned, update_known_hosts
 from fpgaops.aws.network_access import (
     SSH_PORT,
     KeyPairConfig,
@@ -133,7 +133,8 @@ def provision(aws: AwsClients, config: ProvisionConfig, *, caller_address: Calla
                          progress=progress)
     known_hosts_changed = False
     if config.known_hosts_path is not None:
-        lines = known_hosts_lines(ec2, fleet.instances, timeout_s=config.host_keys_timeout_s,
+        lines = known_hosts_lines(ec2, unpinned(config.known_hosts_path, fleet.instances),
+                                  timeout_s=config.host_keys_timeout_s,
                                   interval_s=config.launch.poll_interval_s, progress=progress)
         known_hosts_changed = update_known_hosts(config.known_hosts_path, lines)
     alarms = {}

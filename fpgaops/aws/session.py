@@ -9,6 +9,7 @@ since the local endpoint checks none). Throttled calls are retried by botocore i
 from __future__ import annotations
 
 import re
+import threading
 from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -55,6 +56,8 @@ class AwsSettings:
 
 DEFAULT_PROJECT = "fpgaops"
 API_CALLS: Counter[str] = Counter()  # every AWS API call of this process, by "service.Operation"
+_shared: dict[AwsSettings, AwsClients] = {}
+_shared_lock = threading.Lock()
 
 
 def project_of(variables: Mapping[str, Any]) -> str:
@@ -91,6 +94,18 @@ class AwsClients:
         self.session = session or _new_session(self.settings)
         self.region = _checked_region(self.session.region_name, self.session)
         self._clients: dict[str, Any] = {}
+
+    @classmethod
+    def shared(cls, settings: AwsSettings) -> AwsClients:
+        """The process's clients for ``settings``, made once: a ``fab`` invocation's tasks and steps share one
+        session (botocore reads its service models once).
+
+        Example: ``AwsClients.shared(settings_from_vars(inventory_vars)).client("ec2")``
+        """
+        with _shared_lock:
+            if settings not in _shared:
+                _shared[settings] = cls(settings)
+            return _shared[settings]
 
     def client(self, service: str) -> Any:
         """The client of ``service`` (``"ec2"``, ``"s3"``, ``"cloudwatch"``, ``"sts"``), made once."""
@@ -130,9 +145,11 @@ def _checked_region(region: str | None, session: boto3.Session) -> str:
     if not region:
         raise AwsError("no AWS region set", code="NoRegion",
                        fix="set the region in the config, in AWS_DEFAULT_REGION, or in the profile")
+    if REGION_NAME.fullmatch(region):
+        return region  # without loading botocore's endpoint data (a tenth of a second)
     known = {name for partition in session.get_available_partitions()
              for name in session.get_available_regions("ec2", partition_name=partition)}
-    if region not in known and not REGION_NAME.fullmatch(region):
+    if region not in known:
         close = sorted(name for name in known if name.split("-")[0] == region.split("-")[0])[:6]
         raise AwsError(f"unknown AWS region {region!r}", code="UnknownRegion",
                        fix=f"use a region name such as {', '.join(close or ['us-east-1', 'eu-west-2'])}")

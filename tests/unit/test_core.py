@@ -46,6 +46,32 @@ def test_every_fact_gets_its_own_output_and_exit_status():
                                 facts[2]: (f"{FACT_MARK} other 0 0", 0)}
 
 
+@dataclass(frozen=True)
+class Late(Fact[str]):
+    """A reading that answers after ``delay_s`` (the batch's readings run at once)."""
+
+    name = "late"
+    text: str
+    delay_s: float
+
+    def command(self) -> str:
+        return f"sleep {self.delay_s}; printf '%s' '{self.text}'; exit 2"
+
+    def process(self, output: str, status: int) -> str:
+        return f"{output}:{status}"
+
+
+@pytest.mark.parametrize("tmpdir", [None, "/nonexistent/tmp"])  # the second: no temporary folder, one by one
+def test_readings_finishing_in_any_order_come_back_in_order_with_their_status(tmpdir, monkeypatch, tmp_path):
+    if tmpdir:
+        monkeypatch.setenv("TMPDIR", tmpdir)
+    else:
+        monkeypatch.setenv("TMPDIR", str(tmp_path))
+    facts = [Late("slow", 0.3), Late("quick", 0), Late("middle", 0.1), Echo("plain")]
+    assert run_batch(facts) == {facts[0]: "slow:2", facts[1]: "quick:2", facts[2]: "middle:2", facts[3]: ("plain", 0)}
+    assert list(tmp_path.iterdir()) == []  # the readings' folder is removed
+
+
 def test_an_unparsable_output_names_the_fact():
     with pytest.raises(FactError, match=r"Number\(text='abc'\).*cannot parse"):
         run_batch([Number("abc")])
