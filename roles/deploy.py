@@ -223,8 +223,13 @@ def read_ahead_deployment(flow: Flow, build: BuildResult | None, prepare: bool =
         flow.read_ahead([dev_host.role()])
     flow.read_ahead([f1_host.role()], afi_agfi=READ_AHEAD_AGFI)
     if build is not None:
-        flow.read_ahead([rhythm_service.role(), rhythm_service.health_role()], afi_agfi=READ_AHEAD_AGFI,
-                        **release_vars(flow, build))
+        try:
+            release = release_vars(flow, build)
+        except Exception:  # reading ahead only saves time: the service step reports the problem
+            release = None
+        if release is not None:
+            flow.read_ahead([rhythm_service.role(), rhythm_service.health_role()], afi_agfi=READ_AHEAD_AGFI,
+                            **release)
     flow.read_ahead([auto_shutdown_role.role()])
 
 

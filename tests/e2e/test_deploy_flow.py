@@ -23,6 +23,7 @@ from pathlib import Path
 import pytest
 
 from fpgaops.aws.session import AwsClients, AwsSettings
+from fpgaops.cli_options import STATS_ENV
 from fpgaops.connection import ConnectionPool
 from fpgaops.inventory import Inventory
 from fpgaops.sandbox.config import PROJECT_ROOT
@@ -45,9 +46,9 @@ class Sandbox:
         self.pool = ConnectionPool()
         self.ec2 = AwsClients(AwsSettings.sandbox(cfg.endpoint_url, cfg.region)).client("ec2")
 
-    def fab(self, *args: str, timeout: float = 900) -> subprocess.CompletedProcess:
+    def fab(self, *args: str, timeout: float = 900, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
         done = subprocess.run([FAB, *args], cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=timeout,
-                              env=self.env)
+                              env={**self.env, **(env or {})})
         print(done.stdout[-20000:], done.stderr[-5000:])  # shown when the test fails
         return done
 
@@ -140,16 +141,23 @@ def test_the_host_is_left_safe_and_cheap(deployed) -> None:
     assert score <= 3.0
 
 
-def test_a_second_provision_deploy_changes_nothing_and_creates_nothing(deployed) -> None:
+def test_a_second_provision_deploy_changes_nothing_and_creates_nothing(deployed, tmp_path) -> None:
     sandbox, _, _ = deployed
     before = sandbox.resources()
-    again = sandbox.fab("provision", "deploy")
+    stats = tmp_path / "stats.json"
+    again = sandbox.fab("provision", "deploy", env={STATS_ENV: str(stats)})
     assert again.returncode == 0
     assert set(changed(again.stdout).values()) == {0}, changed(again.stdout)
     assert "nothing changed: everything was already as configured" in again.stdout
     assert "synth: build" in again.stdout and "is up to date" in again.stdout
     assert "afi: reused" in again.stdout
     assert sandbox.resources() == before
+    # every role's facts in one round trip per host (the FPGA host's second: the sample detection), and AWS
+    # asked only what finds the project's resources by name and tags
+    counts = json.loads(stats.read_text())
+    assert counts["remote_commands"] == {"dev-a": 1, "f1-a": 2}
+    assert not {"ec2.DescribeVpcs", "ec2.GetConsoleOutput"} & set(counts["aws_calls_by_operation"])
+    assert counts["aws_calls_by_operation"]["ec2.DescribeInstances"] <= 3  # provision's inventory + plan, deploy's
 
 
 def test_a_template_edit_shows_in_check_mode_then_applies_with_one_restart(deployed) -> None:
