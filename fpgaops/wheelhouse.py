@@ -22,6 +22,7 @@ Example::
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import os
 import re
@@ -51,8 +52,11 @@ class WheelhouseError(RuntimeError):
     """The wheelhouse could not be built (the message names the requirement and what to do)."""
 
 
+@functools.cache
 def python_tag(python: str) -> str:
     """``cp311`` for a CPython 3.11 interpreter (the tag its wheels carry); WheelhouseError if it does not run."""
+    if python == sys.executable:
+        return f"cp{sys.version_info[0]}{sys.version_info[1]}"
     try:
         done = subprocess.run([python, "-c", "import sys; print(f'cp{sys.version_info[0]}{sys.version_info[1]}')"],
                               capture_output=True, text=True, timeout=60, check=True)

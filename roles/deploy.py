@@ -9,7 +9,11 @@ finds what the previous one made (``build/deploy/``, AWS tags), so any can be re
 
 from __future__ import annotations
 
+import array
+import io
 import json
+import math
+import wave
 from typing import Any
 
 from rich.console import Console
@@ -285,34 +289,58 @@ def deploy(flow: Flow) -> None:
         sample_detection(flow)
 
 
+SAMPLE_BPM = 120
+SAMPLE_WAIT_S = 180  # the longest the service may take to say detection_ready after a start
+
+
+def click_track_wav(bpm: float = SAMPLE_BPM, seconds: float = 6.0, rate: int = 22050) -> bytes:
+    """A mono 16-bit WAV of decaying 2 kHz clicks at ``bpm`` from 0.5 s (the sample detection's input).
+
+    Example: ``len(click_track_wav())`` -> 264644 (6 s at 22,050 Hz, 44-byte header)
+    """
+    samples = array.array("h", bytes(2 * int(seconds * rate)))
+    beat = 0.5
+    while beat < seconds:
+        start = int(beat * rate)
+        for offset in range(min(int(0.15 * rate), len(samples) - start)):
+            t = (start + offset) / rate
+            samples[start + offset] += int(29000 * math.exp(-60 * offset / rate) * math.sin(2e3 * t))
+        beat += 60 / bpm
+    out = io.BytesIO()
+    with wave.open(out, "wb") as wav:
+        wav.setnchannels(1)
+        wav.setsampwidth(2)
+        wav.setframerate(rate)
+        wav.writeframes(samples.tobytes())
+    return out.getvalue()
+
+
 def sample_detection(flow: Flow) -> None:
-    """POST a generated 6 s click track at 120 BPM to /api/detect-beats on the first FPGA host; print the answer."""
+    """POST a 6 s click track at 120 BPM to /api/detect-beats on the first FPGA host once /health says
+    detection_ready; print the answer (backend, tempo, beats, timings)."""
     from roles.rhythm_service import tasks as rhythm_service
 
     hosts = flow.hosts("f1")
     if not hosts:
         return
-    v = rhythm_service.service_vars(hosts[0])
-    port = v["service_port"]
-    script = ("import io, json, time, urllib.request, numpy as np, soundfile as sf\n"
-              f"url = 'http://127.0.0.1:{port}'\n"
-              "deadline = time.monotonic() + 180  # the service compiles librosa's numba code at start-up\n"
-              "while not json.load(urllib.request.urlopen(url + '/health', timeout=10)).get('detection_ready'):\n"
-              "    assert time.monotonic() < deadline, 'the service did not finish warming up in 180 s'\n"
-              "    time.sleep(0.5)\n"
-              "sr = 22050; t = np.arange(6 * sr) / sr; x = np.zeros_like(t)\n"
-              "for b in np.arange(0.5, 6, 0.5): x += np.exp(-(t - b).clip(0) * 60) * (t >= b) * np.sin(2e3 * t)\n"
-              "buf = io.BytesIO(); sf.write(buf, x.astype('float32'), sr, format='WAV')\n"
-              "req = urllib.request.Request(url + '/api/detect-beats', buf.getvalue(), "
-              "{'Content-Type': 'audio/wav'})\n"
-              "r = json.load(urllib.request.urlopen(req, timeout=60))\n"
-              "print(json.dumps({k: r[k] for k in ('backend', 'tempo', 'beats', 'timings_ms') if k in r}))\n")
-    venv_python = f"{v['service_root']}/venv/bin/python"
-    reply = flow.connection(hosts[0]).run(f"{venv_python} -", stdin=script.encode())
-    if reply.exit_code != 0:
-        last = (reply.stderr.strip().splitlines() or ["no output"])[-1]
-        raise FlowStopped(f"{hosts[0].name}: the sample detection failed: {last} (see `fab logs`)", 2)
-    flow.say(f"sample detection on {hosts[0].name} (clicks at 120 BPM): {reply.stdout.strip()}")
+    url = f"http://127.0.0.1:{rhythm_service.service_vars(hosts[0])['service_port']}"
+    script = (f"end=$(( $(date +%s) + {SAMPLE_WAIT_S} ))\n"
+              f"until curl -sS --max-time 10 {url}/health | grep -Eq '\"detection_ready\": ?true'; do\n"
+              f"  [ \"$(date +%s)\" -lt \"$end\" ] || {{ echo 'not ready after {SAMPLE_WAIT_S} s' >&2; exit 1; }}\n"
+              "  sleep 0.2\ndone\n"
+              f"curl -sS --max-time 60 -H 'Content-Type: audio/wav' --data-binary @- -w '\\n%{{http_code}}' "
+              f"{url}/api/detect-beats\n")
+    reply = flow.connection(hosts[0]).run(script, stdin=click_track_wav())
+    body, _, status = reply.stdout.rpartition("\n")
+    try:
+        answer = json.loads(body) if reply.exit_code == 0 else None
+    except ValueError:
+        answer = None
+    if status.strip() != "200" or not isinstance(answer, dict):
+        why = (reply.stderr.strip().splitlines() or [f"HTTP {status.strip()}: {body.strip()[:200]}"])[-1]
+        raise FlowStopped(f"{hosts[0].name}: the sample detection failed: {why} (see `fab logs`)", 2)
+    shown = {key: answer[key] for key in ("backend", "tempo", "beats", "timings_ms") if key in answer}
+    flow.say(f"sample detection on {hosts[0].name} (clicks at {SAMPLE_BPM} BPM): {json.dumps(shown)}")
 
 
 def fpga_status(flow: Flow) -> None:
