@@ -86,15 +86,15 @@ def batch_script(facts: Sequence[Fact], nonce: str | None = None) -> str:
         command = type(section[0]).joint_command(section) if len(section) > 1 else section[0].command()
         readings.append(f"r{index}() {{ ( {command}\n) 2>/dev/null; }}")
     numbers = " ".join(map(str, range(len(readings))))
-    mark = f"printf '\\n{FACT_MARK} {nonce} %s %d\\n'"
+    read = f"r$i; printf '\\n{FACT_MARK} {nonce} %s %d\\n' \"$i\" $?"
     return "\n".join(readings) + f"""
 if [ {len(readings)} -gt 1 ] && d=$(mktemp -d 2>/dev/null); then
-  for i in {numbers}; do {{ r$i >"$d/$i"; echo $? >"$d/$i.status"; }} & done
+  for i in {numbers}; do {{ {read}; }} >"$d/$i" & done
   wait
-  for i in {numbers}; do cat "$d/$i"; {mark} "$i" "$(cat "$d/$i.status")"; done
+  (cd "$d" && cat {numbers})
   rm -rf "$d"
 else
-  for i in {numbers}; do r$i; {mark} "$i" $?; done
+  for i in {numbers}; do {read}; done
 fi
 """
 

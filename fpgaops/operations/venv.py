@@ -69,7 +69,7 @@ def venv(
     store = posixpath.join(parent, f".{name}.fpgaops-wheels")
     wheels = sorted(item for item in Path(wheelhouse).iterdir() if item.is_file()) if wheelhouse else []
     marker_path = posixpath.join(path, MARKER_NAME)
-    marker, tool = FileText(marker_path), UvTool(posixpath.join(uv_dir, f"uv-{UV_VERSION}", "uv"))
+    marker, tool = FileText(marker_path), UvTool(posixpath.join(uv_dir, f"uv-{UV_VERSION}", "uv"), UV_VERSION)
     stored = FolderFiles(store)
 
     def plan(values) -> Change | None:
@@ -131,11 +131,11 @@ def _stored_wheels(wheels: list[Path], present: dict[str, int], store: str, pare
 
 
 def _install_uv(uv: str, wheel: str, python: str) -> Command:
-    """Unpack the uv binary from the pushed wheel to ``uv`` (atomically) and check that it runs."""
+    """Unpack the uv binary from the pushed wheel and move it to ``uv`` once it runs (``UvTool`` relies on it)."""
     folder, partial, uv = quote(posixpath.dirname(uv)), quote(f"{uv}.partial"), quote(uv)
-    return as_root(f"mkdir -p {folder} && {quote(python)} -c {quote(EXTRACT_UV)} "
-                   f"{quote(wheel)} {partial} && chmod 0755 {partial} && mv -f {partial} {uv}"
-                   f" && rm -f -- {quote(wheel)} && {uv} --version >/dev/null")
+    return as_root(f"mkdir -p {folder} && {quote(python)} -c {quote(EXTRACT_UV)} {quote(wheel)} {partial} && "
+                   f"chmod 0755 {partial} && {partial} --version >/dev/null && mv -f {partial} {uv} && "
+                   f"rm -f -- {quote(wheel)}")
 
 
 def _uv_commands(uv: str, uv_dir: str, path: str, python: str, source: str, requirements: str) -> list[Command]:

@@ -192,10 +192,10 @@ def test_paths_read_together_with_an_output_that_does_not_fit_are_a_clear_error(
 
 
 @pytest.mark.parametrize(("output", "expected"), [
-    ("x86_64\nglibc 2.36\nuv 0.13.8 (x86_64-unknown-linux-gnu)\n", UvHost("x86_64", (2, 36), "0.13.8")),
-    ("x86_64\nglibc 2.17\n\n", UvHost("x86_64", (2, 17), None)),  # CentOS 7: no uv pushed yet
-    ("aarch64\nglibc 2.34\n\n", UvHost("aarch64", (2, 34), None)),
-    ("x86_64\n\n\n", UvHost("x86_64", None, None)),  # musl (Alpine): getconf knows no GNU_LIBC_VERSION
+    ("x86_64\nglibc 2.36\ninstalled\n", UvHost("x86_64", (2, 36), "0.13.8")),
+    ("x86_64\nglibc 2.17\n", UvHost("x86_64", (2, 17), None)),  # CentOS 7: no uv pushed yet
+    ("aarch64\nglibc 2.34\n", UvHost("aarch64", (2, 34), None)),
+    ("x86_64\n\n", UvHost("x86_64", None, None)),  # musl (Alpine): getconf knows no GNU_LIBC_VERSION
 ])
-def test_uv_tool_parses_machine_libc_and_version(output, expected):
-    assert UvTool("/var/lib/fpgaops/uv/uv-0.13.8/uv").process(output, 0) == expected
+def test_uv_tool_parses_machine_libc_and_whether_uv_is_installed(output, expected):
+    assert UvTool("/var/lib/fpgaops/uv/uv-0.13.8/uv", "0.13.8").process(output, 0) == expected

@@ -74,12 +74,13 @@ def test_folder_files_lists_regular_files_with_their_sizes(tmp_path):
     assert values[facts[1]] is None and values[facts[2]] is None  # no folder there
 
 
-def test_uv_tool_reads_this_machine_and_a_uv_that_runs(tmp_path):
-    fake = tmp_path / "uv"
-    fake.write_text("#!/bin/sh\necho 'uv 0.13.8 (x86_64-unknown-linux-gnu)'\n")
-    fake.chmod(0o755)
-    present, absent = UvTool(str(fake)), UvTool(str(tmp_path / "none"))
-    values = read_facts([present, absent])
+def test_uv_tool_reads_this_machine_and_whether_uv_is_installed(tmp_path):
+    (tmp_path / "uv").write_text("#!/bin/sh\n")
+    (tmp_path / "uv").chmod(0o755)
+    (tmp_path / "not-executable").write_text("")
+    facts = [UvTool(str(tmp_path / name), "0.13.8") for name in ("uv", "none", "not-executable")]
+    values = read_facts(facts)
     glibc = tuple(int(part) for part in os.confstr("CS_GNU_LIBC_VERSION").split()[1].split(".")[:2])
-    assert values[present] == UvHost(machine=os.uname().machine, glibc=glibc, uv_version="0.13.8")
-    assert values[absent] == UvHost(machine=os.uname().machine, glibc=glibc, uv_version=None)
+    assert [values[fact] for fact in facts] == [UvHost(os.uname().machine, glibc, "0.13.8"),
+                                                UvHost(os.uname().machine, glibc, None),
+                                                UvHost(os.uname().machine, glibc, None)]
