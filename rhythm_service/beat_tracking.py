@@ -18,12 +18,21 @@ recording whose network output never gets high still has a pulse to follow):
 - ``"dp"``: librosa's dynamic-programming beat tracker (Ellis 2007) on the same curve: the simple
   baseline of the field.
 
-Then the octave is checked (``with_halfway_beats``): a steady path can settle on every other beat
+Then the metrical level is checked (``with_halfway_beats``): a steady path can settle on every other beat
 when the network hears beats 2 and 4 louder (swing, backbeats), so when the activation halfway
 between the tracked beats is on average at least ``HALFWAY_RATIO`` of the activation at them, and
 the doubled tempo stays in range, the halfway points are beats too. (On the generated held-out
 songs this raised the F-measure from 0.76 to 0.80 on arrangements and 0.88 to 0.90 on
-drum-machine songs; the opposite check, halving, did not help and is not done.)
+drum-machine songs; the opposite check, halving, did not help and is not done.) The same check in
+thirds (``with_third_beats``): a fast waltz whose every quarter note the network hears is otherwise
+tracked at the bar, one beat in three (``THIRDS_RATIO``; on the generated held-out songs the waltzes
+went from F 0.73 to 0.94, the real-music figures did not move).
+
+Last, the edges (``without_silent_edges``): the decoded path runs from the first frame to the last,
+so the lead-in silence, the ring-out of a final chord and the silence after it get beats of their
+own, on nothing. Beats at either end whose activation is below ``EDGE_RATIO`` of the song's median
+beat activation are dropped, up to the first (and from the last) strong beat. (On the generated
+held-out songs these were 6 to 10 beats a song and cost 0.036 of F: 0.851 -> 0.887.)
 
 numpy, scipy and librosa only, no TensorFlow: the service's ``/api/detect-beats`` and the model's
 evaluation (``hls_model.evaluate``) both track beats with it.
@@ -53,6 +62,8 @@ OBSERVATION_LAMBDA = 16  # the first 1/this of a beat is where the activation sh
 PRIOR_BPM = 115.0  # centre of the log-normal tempo prior
 PRIOR_OCTAVES = 1.0  # its standard deviation in octaves (wide: it only breaks near-ties)
 HALFWAY_RATIO = 0.7  # halfway activation / beat activation from which the halfway points are beats too
+THIRDS_RATIO = 0.7  # activation at both thirds of the beats / at the beats from which the thirds are beats too
+EDGE_RATIO = 0.5  # leading and trailing beats weaker than this share of the median beat activation are dropped
 PEAK_RADIUS = 2  # frames each side of a beat searched for its activation
 
 
@@ -167,6 +178,37 @@ def with_halfway_beats(curve: np.ndarray, beats: np.ndarray, tempo_range_bpm: tu
     return np.sort(np.concatenate([beats, halfway]))
 
 
+def with_third_beats(curve: np.ndarray, beats: np.ndarray, tempo_range_bpm: tuple[float, float]) -> np.ndarray:
+    """``beats`` (s) with the points at a third and two thirds of the way between them added when the activation
+    says both are beats too (a fast 3/4 tracked at the bar).
+
+    Example: ``with_third_beats(curve, np.array([0.5, 1.5, 2.5, 3.5]), (50, 210))`` -> 10 beats when ``curve``
+    is as high every third of a second as at the beats.
+    """
+    if len(beats) < 4 or tempo_of(beats) * 3 > tempo_range_bpm[1]:
+        return beats
+    step = np.diff(beats)
+    thirds = (beats[:-1] + step / 3, beats[:-1] + 2 * step / 3)
+    at_beats = _strengths(curve, beats).mean()
+    if min(_strengths(curve, points).mean() for points in thirds) < THIRDS_RATIO * at_beats:
+        return beats
+    return np.sort(np.concatenate([beats, *thirds]))
+
+
+def without_silent_edges(curve: np.ndarray, beats: np.ndarray) -> np.ndarray:
+    """``beats`` (s) without the leading and trailing ones whose activation is below ``EDGE_RATIO`` of the median
+    beat's: the beats a path puts in the silence before and after the music.
+
+    Example: ``without_silent_edges(curve, beats)`` keeps ``beats[2:-3]`` when the first two and the last three
+    fall where ``curve`` is flat and low.
+    """
+    if len(beats) < 4:
+        return beats
+    strength = _strengths(curve, beats)
+    strong = np.flatnonzero(strength >= EDGE_RATIO * np.median(strength))
+    return beats[strong[0] : strong[-1] + 1]
+
+
 def _dbn(curve: np.ndarray, tempo_range_bpm: tuple[float, float]) -> np.ndarray:
     fine = np.interp(np.arange((len(curve) - 1) * UPSAMPLE + 1) / UPSAMPLE, np.arange(len(curve)), curve)
     frames = viterbi_beats(fine, _state_space(FRAME_RATE * UPSAMPLE, tuple(tempo_range_bpm)))
@@ -197,4 +239,6 @@ def track_beats(
         return np.zeros(0), 0.0
     beats = _dbn(curve, tempo_range_bpm) if method == "dbn" else _dp(curve, tempo_range_bpm)
     beats = with_halfway_beats(curve, beats, tempo_range_bpm)
+    beats = with_third_beats(curve, beats, tempo_range_bpm)
+    beats = without_silent_edges(curve, beats)
     return beats, tempo_of(beats)

@@ -106,6 +106,31 @@ def test_halfway_points_as_strong_as_the_beats_are_beats() -> None:
     assert len(beat_tracking.with_halfway_beats(curve, every_other, (50.0, 120.0))) == len(every_other)  # range
 
 
+def test_thirds_as_strong_as_the_beats_are_beats() -> None:
+    bars = np.arange(0.5, 19.5, 1.0)  # a 180 BPM waltz tracked at the bar
+    times = features.frame_times(int(20.0 * beat_tracking.FRAME_RATE))
+    quarters = np.arange(0.5, 19.5, 1 / 3)
+    curve = sum(np.exp(-0.5 * ((times - q) / 0.015) ** 2) for q in quarters)
+    found = beat_tracking.with_third_beats(beat_tracking.scaled_activation(curve), bars, (50.0, 210.0))
+    assert len(found) == 3 * len(bars) - 2 and beat_tracking.tempo_of(found) == pytest.approx(180.0, rel=0.01)
+    only_bars = sum(np.exp(-0.5 * ((times - b) / 0.015) ** 2) for b in bars)
+    np.testing.assert_array_equal(beat_tracking.with_third_beats(only_bars, bars, (50.0, 210.0)), bars)
+    swung, _ = pulse_curve(60.0, 20.0, offbeat=0.0)  # a peak at two thirds only (swung eighths) is no triplet
+    swung += sum(np.exp(-0.5 * ((times - b - 2 / 3) / 0.015) ** 2) for b in bars)
+    np.testing.assert_array_equal(beat_tracking.with_third_beats(beat_tracking.scaled_activation(swung), bars,
+                                                                 (50.0, 210.0)), bars)
+    assert len(beat_tracking.with_third_beats(curve, bars, (50.0, 150.0))) == len(bars)  # range
+
+
+def test_the_silence_around_the_music_gets_no_beats() -> None:
+    curve, beats = pulse_curve(120.0, 20.0, offbeat=0.2)
+    padded = np.concatenate([np.full(150, 0.01), curve, np.full(200, 0.01)])  # 3.5 s before, 4.6 s after
+    found, tempo = beat_tracking.track_beats(padded)
+    shifted = beats + 150 / beat_tracking.FRAME_RATE
+    assert found[0] > shifted[0] - 0.07 and found[-1] < shifted[-1] + 0.07
+    assert mir_eval.beat.f_measure(shifted, found) > 0.95 and abs(tempo - 120.0) < 4.8
+
+
 @pytest.mark.parametrize("activation", [np.zeros(500), np.zeros(1), np.full(300, np.nan)])
 def test_no_pulse_gives_no_beats(activation: np.ndarray) -> None:
     found, tempo = beat_tracking.track_beats(activation)
