@@ -59,6 +59,7 @@ TEMPO_RANGE_BPM = (50.0, 210.0)  # the tempi the tracker considers
 UPSAMPLE = 2  # the DBN runs on the activation interpolated to this many times the frame rate
 TRANSITION_LAMBDA = 100.0  # how strongly the tempo keeps still from one beat to the next (madmom's default)
 OBSERVATION_LAMBDA = 16  # the first 1/this of a beat is where the activation should be high (madmom's default)
+ACTIVATION_CEILING = 0.7  # the DBN sees the scaled activation clipped to this (see viterbi_beats)
 PRIOR_BPM = 115.0  # centre of the log-normal tempo prior
 PRIOR_OCTAVES = 1.0  # its standard deviation in octaves (wide: it only breaks near-ties)
 HALFWAY_RATIO = 0.7  # halfway activation / beat activation from which the halfway points are beats too
@@ -133,9 +134,19 @@ def scaled_activation(activation: np.ndarray) -> np.ndarray:
 def viterbi_beats(activation: np.ndarray, space: BeatStateSpace) -> np.ndarray:
     """Frame indices of the beats on the most likely path of ``space`` given ``activation`` (in [0, 1]).
 
+    The activation is clipped to ``ACTIVATION_CEILING`` first. A frame outside a beat's first
+    1/``OBSERVATION_LAMBDA`` costs ``log((1 - a) / (OBSERVATION_LAMBDA - 1))``: with peaks scaled to
+    exactly 1 (``scaled_activation``) every frame of a peak that the beat region does not cover cost
+    about -14, so the paths whose beat region is widest, the slowest, won whenever a peak was wider
+    than the region of a faster one (a fast beat's region is 1/16 of it, 2 frames at 180 BPM). madmom's
+    network rarely outputs more than 0.7 or so; clipped there, that frame costs -3.8 and the tempo is
+    chosen by where the peaks are, not by how wide they are. (Generated held-out songs 0.901 -> 0.906,
+    200 more generated songs 0.912 -> 0.922, real-music development set 0.854 -> 0.859, its worst
+    recording 0.619 -> 0.642; from 0.6 to 0.8 the figures hardly move.)
+
     Example: ``viterbi_beats(scaled_activation(curve), BeatStateSpace.of(86.13, (50, 210)))``.
     """
-    curve = np.clip(activation, 1e-5, 1.0 - 1e-5)
+    curve = np.clip(activation, 1e-5, ACTIVATION_CEILING)
     log_beat, log_other = np.log(curve), np.log((1.0 - curve) / (OBSERVATION_LAMBDA - 1))
     n = len(curve)
     delta = np.where(space.beat_region, log_beat[0], log_other[0])

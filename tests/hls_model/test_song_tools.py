@@ -95,6 +95,18 @@ def test_the_tracker_keeps_the_beat_not_the_eighth_notes() -> None:
     assert abs(tempo - 80.0) < 3.2 and mir_eval.beat.f_measure(beats, found) > 0.95
 
 
+def test_wide_peaks_and_weaker_second_beats_keep_the_tempo() -> None:
+    """Peaks of 1.0 and 0.6 alternating at 120 BPM, 35 ms wide: the DBN once took the bar (60 BPM), its beat
+    region being too narrow for a 1.0 peak at 120 BPM (see ``ACTIVATION_CEILING``)."""
+    times = features.frame_times(int(20 * beat_tracking.FRAME_RATE))
+    beats = np.arange(0.5, 19.5, 0.5)
+    jitter = np.random.default_rng(0).normal(0.0, 0.01, len(beats))
+    curve = sum((1.0 if i % 2 == 0 else 0.6) * np.exp(-0.5 * ((times - b - j) / 0.035) ** 2)
+                for i, (b, j) in enumerate(zip(beats, jitter, strict=True)))
+    found, tempo = beat_tracking.track_beats(curve)
+    assert abs(tempo - 120.0) < 4.8 and mir_eval.beat.f_measure(beats, found) > 0.95
+
+
 def test_halfway_points_as_strong_as_the_beats_are_beats() -> None:
     every_other = np.arange(0.5, 19.5, 60 / 65.0)  # the pulse a tracker may settle on: beats 2 and 4 of 130 BPM
     curve, _ = pulse_curve(65.0, 20.0, offbeat=0.8)
