@@ -110,12 +110,12 @@ def test_wide_peaks_and_weaker_second_beats_keep_the_tempo() -> None:
 def test_halfway_points_as_strong_as_the_beats_are_beats() -> None:
     every_other = np.arange(0.5, 19.5, 60 / 65.0)  # the pulse a tracker may settle on: beats 2 and 4 of 130 BPM
     curve, _ = pulse_curve(65.0, 20.0, offbeat=0.8)
-    found = beat_tracking.with_halfway_beats(beat_tracking.scaled_activation(curve), every_other, (50.0, 210.0))
+    found = beat_tracking.with_subdivisions(beat_tracking.scaled_activation(curve), every_other, (50.0, 210.0), 2)
     assert len(found) == 2 * len(every_other) - 1 and beat_tracking.tempo_of(found) == pytest.approx(130.0, rel=0.01)
     weak, _ = pulse_curve(65.0, 20.0, offbeat=0.4)
-    kept = beat_tracking.with_halfway_beats(beat_tracking.scaled_activation(weak), every_other, (50.0, 210.0))
+    kept = beat_tracking.with_subdivisions(beat_tracking.scaled_activation(weak), every_other, (50.0, 210.0), 2)
     np.testing.assert_array_equal(kept, every_other)
-    assert len(beat_tracking.with_halfway_beats(curve, every_other, (50.0, 120.0))) == len(every_other)  # range
+    assert len(beat_tracking.with_subdivisions(curve, every_other, (50.0, 120.0), 2)) == len(every_other)  # range
 
 
 def test_thirds_as_strong_as_the_beats_are_beats() -> None:
@@ -123,15 +123,15 @@ def test_thirds_as_strong_as_the_beats_are_beats() -> None:
     times = features.frame_times(int(20.0 * beat_tracking.FRAME_RATE))
     quarters = np.arange(0.5, 19.5, 1 / 3)
     curve = sum(np.exp(-0.5 * ((times - q) / 0.015) ** 2) for q in quarters)
-    found = beat_tracking.with_third_beats(beat_tracking.scaled_activation(curve), bars, (50.0, 210.0))
+    found = beat_tracking.with_subdivisions(beat_tracking.scaled_activation(curve), bars, (50.0, 210.0), 3)
     assert len(found) == 3 * len(bars) - 2 and beat_tracking.tempo_of(found) == pytest.approx(180.0, rel=0.01)
     only_bars = sum(np.exp(-0.5 * ((times - b) / 0.015) ** 2) for b in bars)
-    np.testing.assert_array_equal(beat_tracking.with_third_beats(only_bars, bars, (50.0, 210.0)), bars)
+    np.testing.assert_array_equal(beat_tracking.with_subdivisions(only_bars, bars, (50.0, 210.0), 3), bars)
     swung, _ = pulse_curve(60.0, 20.0, offbeat=0.0)  # a peak at two thirds only (swung eighths) is no triplet
     swung += sum(np.exp(-0.5 * ((times - b - 2 / 3) / 0.015) ** 2) for b in bars)
-    np.testing.assert_array_equal(beat_tracking.with_third_beats(beat_tracking.scaled_activation(swung), bars,
-                                                                 (50.0, 210.0)), bars)
-    assert len(beat_tracking.with_third_beats(curve, bars, (50.0, 150.0))) == len(bars)  # range
+    np.testing.assert_array_equal(beat_tracking.with_subdivisions(beat_tracking.scaled_activation(swung), bars,
+                                                                 (50.0, 210.0), 3), bars)
+    assert len(beat_tracking.with_subdivisions(curve, bars, (50.0, 150.0), 3)) == len(bars)  # range
 
 
 def test_the_silence_around_the_music_gets_no_beats() -> None:
