@@ -87,14 +87,17 @@ def batch_script(facts: Sequence[Fact], nonce: str | None = None) -> str:
         readings.append(f"r{index}() {{ ( {command}\n) 2>/dev/null; }}")
     numbers = " ".join(map(str, range(len(readings))))
     read = f"r$i; printf '\\n{FACT_MARK} {nonce} %s %d\\n' \"$i\" $?"
+    one_by_one = f"for i in {numbers}; do {read}; done"
+    if len(readings) == 1:
+        return f"{readings[0]}\n{one_by_one}\n"
     return "\n".join(readings) + f"""
-if [ {len(readings)} -gt 1 ] && d=$(mktemp -d 2>/dev/null); then
+if d=$(mktemp -d 2>/dev/null); then
   for i in {numbers}; do {{ {read}; }} >"$d/$i" & done
   wait
   (cd "$d" && cat {numbers})
   rm -rf "$d"
 else
-  for i in {numbers}; do {read}; done
+  {one_by_one}
 fi
 """
 
