@@ -15,6 +15,7 @@ Example::
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -41,7 +42,9 @@ def release_files(package: Path) -> dict[str, Path]:
     return {**code, **model}
 
 
+@functools.cache
 def build_release(package: Path) -> Release:
-    """The release tarball of the service code and the unpacked model ``package`` (built once, under build/deploy)."""
+    """The release tarball of the service code and the unpacked model ``package`` (built once, under build/deploy;
+    hashed once per process: a ``fab`` invocation reads ahead and deploys the same release)."""
     path, ident = content_tarball(release_files(package), artifacts_dir("releases"), "rhythm")
     return Release(ident, path)
