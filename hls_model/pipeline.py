@@ -256,7 +256,7 @@ def run_convert(config: PipelineConfig, work: Path, progress: Progress, force: b
 def _emulation_headline(report: dict) -> dict:
     keys = ("windows", "agreement", "max_abs_diff", "beat_f_measure", "platform", "part", "precision", "reuse_factor",
             "resources")
-    return {key: report[key] for key in keys if key in report}  # emulation.json from before "resources" lacks it
+    return {key: report[key] for key in keys}
 
 
 # ---- package ---------------------------------------------------------------------------------
