@@ -27,7 +27,7 @@ steps at the lines each step prints last (a recap, ``afi: ...``), so the steps a
 
 4. ``start to first detection`` (after 2., on f1-a, 3 rounds, median): the service stopped, then
    ``systemctl start`` -> ``/health`` says ``detection_ready`` -> the first ``/api/detect-beats``
-   (a 6 s click track, made on the host beforehand) answered 200, timed on the host.
+   (the flow's 6 s click track, sent beforehand) answered 200, timed on the host.
 
 Every ``fab`` run writes its remote commands per host and its AWS API calls (``FPGAOPS_STATS``):
 the table shows the most commands any host got (round trips) and the AWS calls.  The sample
@@ -302,11 +302,7 @@ class Bench:
 
 START_SCRIPT = """set -eu
 unit={unit}; port={port}; clicks=/tmp/fpgaops-bench-clicks.wav
-{python} -c "
-import numpy as np, soundfile as sf
-sr = 22050; t = np.arange(6 * sr) / sr; x = np.zeros_like(t)
-for b in np.arange(0.5, 6, 0.5): x += np.exp(-(t - b).clip(0) * 60) * (t >= b) * np.sin(2e3 * t)
-sf.write('$clicks', x.astype('float32'), sr)"
+cat >"$clicks"  # the flow's sample click track, on stdin
 now() {{ date +%s.%N; }}
 for round in $(seq {rounds}); do
   systemctl stop "$unit"
@@ -328,15 +324,15 @@ def start_to_first_detection(bench: Bench, rounds: int = 3) -> dict:
     (timed on the host); the medians and every round."""
     from fpgaops.aws.ec2_inventory import with_project_instances
     from fpgaops.connection import ConnectionPool
+    from roles.deploy import click_track_wav
     from roles.rhythm_service.tasks import service_vars, unit_name
 
     inventory = with_project_instances(bench.cfg.inventory_path)
     host = inventory.group_hosts("f1")[0]
     v = service_vars(host)
-    script = START_SCRIPT.format(unit=unit_name(v), port=v["service_port"], rounds=rounds,
-                                 python=f"{v['service_root']}/venv/bin/python")
+    script = START_SCRIPT.format(unit=unit_name(v), port=v["service_port"], rounds=rounds)
     with ConnectionPool(hosts=inventory.hosts) as pool:
-        reply = pool.get(host).run(script, sudo=True)
+        reply = pool.get(host).run(script, sudo=True, stdin=click_track_wav())
     if reply.exit_code != 0:
         raise SystemExit(f"start to first detection on {host.name} failed: {reply.stderr.strip()[-400:]}")
     runs = []
