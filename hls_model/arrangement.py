@@ -28,6 +28,16 @@ a drawn sample rate (``hls_model.soundfont``), it is mixed down to mono 22,050 H
 (``rhythm_service.features.to_mono``), and ``hls_model.augment`` adds equalisation, compression,
 a room, noise, a codec and a gain.
 
+One sound, one beat: two styles that sound the same must not be annotated at different levels, or
+no model can learn either. Each style's tempo ranges keep them apart:
+
+- ragtime's oom-pah (bass, chord, bass, chord) is annotated on the bass alone in 2/4 (70-120 BPM:
+  the oom-pah runs at 140-240 a minute) and on every note in 4/4 only when it is slow (a stride at
+  70-110), not as a 4/4 at 140-200, whose oom-pah would be the 2/4's annotated an octave higher;
+- a waltz's oom-pah-pah (80-200 BPM) is annotated on every quarter; 6/8's bass and two chords
+  (dotted quarter, three eighths a beat) start at 67 BPM, where its eighths (from 201 a minute)
+  are faster than the fastest waltz, so a slow 6/8 never sounds like a waltz annotated at the bar.
+
 The same seed always gives the same song: ``numpy.random.SeedSequence(seed).spawn(2)`` gives two
 streams, the first draws the music (``arrange``), the second the rendering and augmentation, so
 changing the augmentation keeps the music.
@@ -463,15 +473,15 @@ def _folk(music: Music, rng: np.random.Generator, drums: bool) -> list[Part]:
     return parts + ([_drums(music, rng, DRUM_PATTERNS["folk"][meter])] if drums else [])
 
 
-STYLES: dict[str, Style] = {
-    "rock": Style({"4/4": (65, 180), "2/4": (150, 200), "6/8": (50, 75)}, 0.9, "pop", (0.5, 0.5), _rock),
+STYLES: dict[str, Style] = {  # tempi: see "One sound, one beat" in the module's docstring
+    "rock": Style({"4/4": (65, 180), "2/4": (150, 200), "6/8": (67, 90)}, 0.9, "pop", (0.5, 0.5), _rock),
     "waltz": Style({"3/4": (80, 200)}, 0.4, "pop", (0.5, 0.5), _waltz),
     "swing": Style({"4/4": (70, 200)}, 0.95, "jazz", (0.6, 0.68), _swing),
-    "ragtime": Style({"2/4": (70, 120), "4/4": (140, 200)}, 0.0, "pop", (0.5, 0.5), _ragtime),
-    "strings": Style({"4/4": (50, 130), "3/4": (60, 150), "2/4": (70, 140), "6/8": (50, 80)}, 0.0, "pop", (0.5, 0.5),
+    "ragtime": Style({"2/4": (70, 120), "4/4": (70, 110)}, 0.0, "pop", (0.5, 0.5), _ragtime),
+    "strings": Style({"4/4": (50, 130), "3/4": (60, 150), "2/4": (70, 140), "6/8": (67, 90)}, 0.0, "pop", (0.5, 0.5),
                      _strings),
     "electronic": Style({"4/4": (100, 150)}, 1.0, "pop", (0.5, 0.5), _electronic),
-    "folk": Style({"4/4": (70, 160), "3/4": (80, 180), "2/4": (100, 180), "6/8": (50, 130)}, 0.5, "pop", (0.5, 0.5),
+    "folk": Style({"4/4": (70, 160), "3/4": (80, 180), "2/4": (100, 180), "6/8": (67, 130)}, 0.5, "pop", (0.5, 0.5),
                   _folk),
 }
 

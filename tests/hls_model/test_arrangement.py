@@ -70,6 +70,22 @@ def test_every_style_and_meter_appears_at_tempi_over_the_range():
     assert min(tempi) < 60 and max(tempi) > 190
 
 
+def _note_rates(style: str, meter: str, pattern_steps_per_beat: int) -> tuple[float, float]:
+    """Lowest and highest rate (a minute) of the notes of a ``pattern_steps_per_beat``-step pattern across songs."""
+    config = dataclasses.replace(STEADY, styles=(style,), meters=(meter,))
+    tempi = [60 / np.median(np.diff(arrange(seed, config).beats)) for seed in range(30)]
+    return min(tempi) * pattern_steps_per_beat, max(tempi) * pattern_steps_per_beat
+
+
+def test_the_same_oom_pah_is_never_annotated_at_two_levels():
+    # A 4/4 rag's bass-chord alternation is annotated on every note, a 2/4 rag's on the bass alone:
+    # the 4/4's notes must come slower than the 2/4's ever do.
+    assert _note_rates("ragtime", "4/4", 1)[1] < _note_rates("ragtime", "2/4", 2)[0]
+    # A waltz annotates every quarter of bass-chord-chord; 6/8 annotates one beat per bass and two chords.
+    for style in ("rock", "strings", "folk"):
+        assert _note_rates(style, "6/8", 3)[0] > _note_rates("waltz", "3/4", 1)[1], style
+
+
 @pytest.mark.parametrize("meter", sorted(METERS))
 def test_a_meter_puts_its_beats_on_its_beat_note(tmp_path, meter):
     arrangement = arrange(1, dataclasses.replace(STEADY, meters=(meter,)))
