@@ -18,6 +18,7 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
+from fpgaops.fpga_platform import default_shell
 from hls_model import package
 from hls_model.__main__ import cli
 from tests.hls_model.conftest import AWS_FPGA
@@ -116,7 +117,11 @@ def test_the_build_scripts_run_on_the_dev_host_tools(release: Path, tmp_path: Pa
     xilinx = tmp_path / "opt" / "Xilinx"  # the AMI's /opt/Xilinx, moved: its settings and our scripts follow
     for path in [*xilinx.rglob("settings64.sh"), *(artifact / "build").glob("*.sh")]:
         path.write_text(path.read_text().replace("/opt/Xilinx", str(xilinx)))
-    env = {**os.environ, "FPGAOPS_SANDBOX_RUN": str(run), "AWS_FPGA_REPO_DIR": str(repo), "PATH": "/usr/bin:/bin"}
+    vivado = (repo / "supported_vivado_versions.txt").read_text().split()[1].removeprefix("v")  # one the HDK takes
+    assert (xilinx / "Vitis" / vivado / "settings64.sh").is_file()
+    env = {**os.environ, "FPGAOPS_SANDBOX_RUN": str(run), "AWS_FPGA_REPO_DIR": str(repo), "PATH": "/usr/bin:/bin",
+           "XILINX_HLS_VERSION": vivado, "XILINX_VIVADO_VERSION": vivado,
+           "AWS_FPGA_SHELL_MODE": default_shell("f2").mode}
     hls = subprocess.run([str(artifact / "build" / "hls_build.sh")], env=env, capture_output=True, text=True,
                          check=False, timeout=300)
     assert hls.returncode == 0, hls.stdout[-3000:] + hls.stderr[-3000:]
