@@ -122,8 +122,11 @@ DEFAULT_AMI = "1.19.2"  # the newest F2 AMI: the sandbox's dev host runs it unle
 
 
 def vivado_version_line(version: str) -> str:
-    """``vivado -version``'s first line, a line of supported_vivado_versions.txt: ``vivado v2025.2 (64-bit)``."""
-    return f"vivado v{version} (64-bit)"
+    """``vivado -version``'s first line, a line of supported_vivado_versions.txt: ``vivado v2025.2 (64-bit)``.
+
+    From Vivado 2023 on the line starts with ``vivado``; earlier releases print ``Vivado``.
+    """
+    return f"{'vivado' if int(version.split('.')[0]) >= 2023 else 'Vivado'} v{version} (64-bit)"
 
 
 def check_ref(ref: str) -> str:
@@ -189,6 +192,13 @@ def developer_ami(version: str) -> DeveloperAmi:
             return ami
     raise PlatformTableError(f"unknown FPGA Developer AMI {version!r} (known: "
                              f"{', '.join(a.version for a in DEVELOPER_AMIS)})")
+
+
+def default_ami(platform: str = "f2") -> DeveloperAmi:
+    """The AMI a ``platform`` host runs unless told otherwise: :data:`DEFAULT_AMI` for F2, the newest listed else."""
+    if platform == "f2":
+        return developer_ami(DEFAULT_AMI)
+    return next(ami for ami in DEVELOPER_AMIS if ami.platform == platform)
 
 
 def markdown_tables() -> str:

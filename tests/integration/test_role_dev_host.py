@@ -14,6 +14,7 @@ from rich.console import Console
 
 import roles.dev_host.tasks as dev_host
 from fpgaops.connection import ConnectionPool
+from fpgaops.fpga_platform import DEFAULT_REF, release
 from fpgaops.inventory import Inventory
 from fpgaops.recap import EXIT_FAILED
 from fpgaops.runner import RunSettings, run
@@ -76,8 +77,8 @@ def test_the_role_unpacks_the_sdk_checks_the_hdk_and_builds_the_venv(sandbox, po
     tree = "/home/ubuntu/aws-fpga"
     assert on(sandbox, pool, f"stat -c %U {tree}/hdk_setup.sh {tree}/.fpgaops-hdk-setup.done").split() == [
         "ubuntu", "ubuntu"]
-    assert on(sandbox, pool, f"ls {tree}/hdk/common/shell_stable/build/checkpoints/from_aws/").split() == [
-        "cl_bb_routed.small_shell.dcp"]  # hdk_setup.sh ran and put the shell checkpoint in place
+    assert on(sandbox, pool, f"ls {tree}/hdk/common/shell_stable/build/checkpoints/from_aws/").split() == sorted(
+        f"cl_bb_routed.{mode}.dcp" for mode in release(DEFAULT_REF).shells)  # hdk_setup.sh put each shell's in place
     assert on(sandbox, pool, f"{VENV}/bin/python -c 'import tinypkg; print(tinypkg.VERSION)'").strip() == "1.0"
 
 
