@@ -311,6 +311,14 @@ def test_the_sandbox_route_answers_an_agfi(endpoint, available_afi):
     assert _get(f"{endpoint}/_sandbox/fpga-images/afi-03d027a3318440a77?region={REGION}")[0] == 400
 
 
+def test_a_region_without_fpgas_has_no_create_fpga_image(endpoint, s3):
+    paris = _client(endpoint, "ec2", "eu-west-3")
+    with pytest.raises(ClientError) as raised:
+        paris.create_fpga_image(InputStorageLocation=_upload(s3, "dcp/paris.tar", dcp_tarball(F2)))
+    assert raised.value.response["Error"]["Code"] == "InvalidAction"
+    assert raised.value.response["Error"]["Message"] == "The action CreateFpgaImage is not valid for this web service."
+
+
 # AMIs
 
 @pytest.mark.parametrize("platform", [F1, F2], ids=["f1", "f2"])
