@@ -115,6 +115,10 @@ DEVELOPER_AMIS: tuple[DeveloperAmi, ...] = (
                  "ubuntu", {"Vivado": "2025.2", "Vitis": "2025.2"}),
     DeveloperAmi("f2", "1.18.0", "FPGA Developer AMI (Ubuntu) - 1.18.0", "Ubuntu", "ubuntu",
                  {"Vivado": "2025.1", "Vitis": "2025.1"}),
+    DeveloperAmi("f2", "1.17.0", "FPGA Developer AMI (Ubuntu) - 1.17.0-prod-yexmzwy3ipomw", "Ubuntu", "ubuntu",
+                 {"Vivado": "2024.2", "Vitis": "2024.2"}),
+    DeveloperAmi("f2", "1.16.0", "FPGA Developer AMI (Ubuntu) - 1.16.0", "Ubuntu", "ubuntu",
+                 {"Vivado": "2024.1", "Vitis": "2024.1"}),
     DeveloperAmi("f1", "1.12.2", "FPGA Developer AMI - 1.12.2-40257ab5-6688-4c95-97d1-e251a40fd1fc", "CentOS 7.9",
                  "centos", {"Vivado": "2021.2", "Vitis": "2021.2"}),
 )

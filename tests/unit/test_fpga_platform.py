@@ -72,7 +72,8 @@ def test_the_xdma_shell_needs_a_ref_that_builds_it() -> None:
 def test_unknown_refs_and_amis_name_the_known_ones() -> None:
     with pytest.raises(PlatformTableError, match=r"'v9.9.9' is not in the platform table \(known: v2.0.7, v2.4.0\)"):
         table.release("v9.9.9")
-    with pytest.raises(PlatformTableError, match=r"unknown FPGA Developer AMI '0.1' \(known: 1.19.2, 1.18.0, 1.12.2\)"):
+    with pytest.raises(PlatformTableError,
+                       match=r"unknown FPGA Developer AMI '0.1' \(known: 1.19.2, 1.18.0, 1.17.0, 1.16.0, 1.12.2\)"):
         table.developer_ami("0.1")
 
 

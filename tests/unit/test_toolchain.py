@@ -65,6 +65,13 @@ def test_todays_ami_with_the_old_ref_stops_naming_both_and_the_ref_that_would_do
     assert "nothing was built" in message and "set aws_fpga_ref to a release that supports it (v2.4.0)" in message
 
 
+def test_ami_1_17_with_v2_0_7_stops_as_hdk_setup_did_in_aws_fpga_issue_692() -> None:
+    """AMI 1.17.0 brought Vivado 2024.2 while v2.0.x supported only 2024.1 (aws-fpga issue #692)."""
+    with pytest.raises(ToolchainMismatch, match=r"Vivado 2024\.2 is installed .* supports only 2024\.1 .*\(v2\.4\.0\)"):
+        check_toolchain(state(developer_ami("1.17.0").vivado, "v2.0.7"), "v2.0.7", "dev")
+    assert check_toolchain(state(developer_ami("1.16.0").vivado, "v2.0.7"), "v2.0.7") == "2024.1"
+
+
 def test_an_old_ami_with_the_default_ref_stops_and_no_release_takes_it() -> None:
     with pytest.raises(ToolchainMismatch, match=r"Vivado 2021\.2 is installed .* supports only 2024\.1, 2024\.2, "
                                                 r"2025\.1, 2025\.2 .*no aws-fpga release in the platform table"):
