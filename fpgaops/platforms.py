@@ -2,12 +2,15 @@
 
 Every part of the toolkit (AWS lifecycle, preflight, sandbox stand-ins, hls_model's
 conversion defaults) reads platform facts from here.  Sources: aws-fpga (branch ``f2``
-and ``f1_xdma_shell``), see ``../shared/research/aws-fpga-tools.md``.
+and ``f1_xdma_shell``), see ``../shared/research/aws-fpga-tools.md``.  Shell ids, tool versions,
+releases and AMIs are in the platform table, ``fpgaops.fpga_platform``: this module takes them from there.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+
+from fpgaops.fpga_platform import default_shell, shells_of
 
 
 @dataclass(frozen=True)
@@ -16,7 +19,7 @@ class Platform:
 
     name: str  # "f1" | "f2"
     part: str  # the FPGA part hls4ml and Vivado target
-    shell_version: str  # as in a DCP manifest and in fpga-describe-local-image
+    shell_version: str  # of the default shell: a cleared slot's in fpga-describe-local-image
     cleared_device_id: str  # application PF device id of an empty slot
     empty_slot_label: str  # FpgaImageId column of a cleared slot
     tools_version: str  # `fpga-* -V` of the SDK's management tools
@@ -35,7 +38,7 @@ VENDOR_ID = "0x1d0f"  # Amazon's PCI vendor id
 F1 = Platform(
     name="f1",
     part="xcvu9p-flgb2104-2-i",
-    shell_version="0x04261818",
+    shell_version=default_shell("f1").version,
     cleared_device_id="0x1042",
     empty_slot_label="none",
     tools_version="1.4.25",
@@ -48,7 +51,7 @@ F1 = Platform(
 F2 = Platform(
     name="f2",
     part="xcvu47p-fsvh2892-2-e",
-    shell_version="0x10212415",
+    shell_version=default_shell("f2").version,
     cleared_device_id="0x9048",
     empty_slot_label="No AFI",
     tools_version="2.0.6",
@@ -79,8 +82,8 @@ def platform_of_instance_type(instance_type: str) -> Platform | None:
 
 
 def platform_of_shell_version(shell_version: str) -> Platform | None:
-    """The platform whose shell has this version (as written in a manifest), or None."""
+    """The platform with a shell of this version (as written in a manifest: any of its shells), or None."""
     for platform in PLATFORMS.values():
-        if int(platform.shell_version, 16) == int(shell_version, 16):
+        if any(int(s.version, 16) == int(shell_version, 16) for s in shells_of(platform.name)):
             return platform
     return None

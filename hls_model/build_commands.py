@@ -4,17 +4,22 @@ Written into the package as ``build/hls_build.sh`` and ``build/dcp_build.sh`` (a
 the manifest), so the synth role only runs them, detached, from the unpacked artifact folder:
 
 - ``hls_build.sh``: hls4ml's own build of the project (what ``ModelGraph.build(csim=True,
-  synth=True, export=True)`` runs): F2 ``vitis-run --tcl build_prj.tcl --mode hls`` with Vitis
-  2024.1, F1 ``vivado_hls -f build_prj.tcl "..."`` with Vivado HLS 2020.1. The exported IP's
-  Verilog lands in ``hls/hls_project/<top>_prj/solution1/impl/ip/hdl/verilog/``.
+  synth=True, export=True)`` runs): F2 ``vitis-run --tcl build_prj.tcl --mode hls``, F1
+  ``vivado_hls -f build_prj.tcl "..."``, with the tools of ``$XILINX_HLS_VERSION`` (Vitis, or for
+  F1 Vivado HLS). The exported IP's Verilog lands in ``hls/hls_project/<top>_prj/solution1/impl/ip/hdl/verilog/``.
 - ``dcp_build.sh`` (F2): with ``AWS_FPGA_REPO_DIR`` pointing at an aws-fpga checkout, copy
   ``hdk/cl/examples/CL_TEMPLATE`` to ``hdk/cl/examples/<cl>`` renaming CL_TEMPLATE in names and
   contents, put the generated CL top, the accelerator and the IP's Verilog into its ``design/``,
   make its synthesis script read ``.v`` files too (the template's ``*.?v`` glob only matches
-  ``.sv``), then ``source hdk_setup.sh`` and run ``aws_build_dcp_from_cl.py -c <cl> -t <tag>``
-  from ``$CL_DIR/build/scripts``. The tag is the script's first argument (default: a
-  ``YYYY_MM_DD-HHMMSS`` timestamp, the HDK's own format); the last line printed is
-  ``DCP_TARBALL=<path of <tag>.Developer_CL.tar>``.
+  ``.sv``), then, with Vivado ``$XILINX_VIVADO_VERSION``, ``source hdk_setup.sh`` and run
+  ``aws_build_dcp_from_cl.py -c <cl> -t <tag> --mode $AWS_FPGA_SHELL_MODE`` from
+  ``$CL_DIR/build/scripts``. The tag is the script's first argument (default: a ``YYYY_MM_DD-HHMMSS``
+  timestamp, the HDK's own format); the last line printed is ``DCP_TARBALL=<path of <tag>.Developer_CL.tar>``.
+
+No tool version or shell is written here: the synth role exports ``XILINX_HLS_VERSION``,
+``XILINX_VIVADO_VERSION`` (the Vivado it found on the dev host and checked against the aws-fpga
+checkout) and ``AWS_FPGA_SHELL_MODE`` (checked against the platform table); a script run without
+them stops at once, naming the missing variable.
 
 Example::
 
@@ -33,14 +38,15 @@ from hls_model.platform_parts import PARTS
 
 HLS_PROJECT = "hls/hls_project"  # inside the artifact folder
 CL_SOURCES = "cl"  # inside the artifact folder
+VERSION_HINT = "set by the synth role: the Xilinx tools version of the dev host"
 HLS_STEPS = {"reset": False, "csim": True, "synth": True, "cosim": False, "validation": False, "export": True,
              "vsynth": False, "fifo_opt": False}
 
 
-def _settings_script(config: PipelineConfig, tool: str) -> str:
-    parts = PARTS[config.convert.platform]
-    product = "Vitis" if tool == "vitis-run" else "Vivado"
-    return f"{config.hardware.xilinx_root}/{product}/{parts.hls_tool_version}/settings64.sh"
+def _settings_script(config: PipelineConfig, product: str, version_variable: str) -> str:
+    """``source_checked <xilinx_root>/<product>/$<version_variable>/settings64.sh``, stopping when it is unset."""
+    root = shlex.quote(f"{config.hardware.xilinx_root}/{product}/")
+    return f'source_checked {root}"${{{version_variable}:?{VERSION_HINT}}}/settings64.sh"'
 
 
 def ip_verilog_dir(config: PipelineConfig) -> str:
@@ -54,7 +60,8 @@ def hls_build_commands(config: PipelineConfig) -> list[str]:
     Example: ``hls_build_commands(PipelineConfig())[-2]`` -> ``'vitis-run --tcl build_prj.tcl --mode hls'``
     """
     parts = PARTS[config.convert.platform]
-    commands = [f"source_checked {shlex.quote(_settings_script(config, parts.hls_tool))}", f"cd {HLS_PROJECT}"]
+    product = "Vitis" if parts.hls_tool == "vitis-run" else "Vivado"
+    commands = [_settings_script(config, product, "XILINX_HLS_VERSION"), f"cd {HLS_PROJECT}"]
     if parts.hls_tool == "vitis-run":
         options = "".join(f"    {name:<10} {int(value)}\n" for name, value in HLS_STEPS.items())
         commands += [
@@ -73,17 +80,17 @@ def dcp_build_commands(config: PipelineConfig, ip: IpInterface) -> list[str]:
     """Commands, run from the artifact folder, that build the CL into a DCP tarball (F2 HDK).
 
     Example: ``dcp_build_commands(PipelineConfig(), interface)[-2]``
-    -> ``'./aws_build_dcp_from_cl.py -c cl_beat -t "$TAG"'``.
+    -> ``'./aws_build_dcp_from_cl.py -c cl_beat -t "$TAG" --mode "$AWS_FPGA_SHELL_MODE"'``.
     """
     if config.convert.platform != "f2":
         raise ValueError("the CL wrapper and DCP build are written for the F2 HDK (small shell); F1 was retired")
     cl = config.hardware.cl_name
-    vivado = f"{config.hardware.xilinx_root}/Vivado/{PARTS['f2'].hls_tool_version}/settings64.sh"
     return [
         ': "${AWS_FPGA_REPO_DIR:?set AWS_FPGA_REPO_DIR to the aws-fpga checkout}"',
+        ': "${AWS_FPGA_SHELL_MODE:?set AWS_FPGA_SHELL_MODE to the shell to build for (small_shell, xdma_shell)}"',
         'TAG="${1:-$(date +%Y_%m_%d-%H%M%S)}"',
         'ARTIFACT="$PWD"',
-        f"source_checked {shlex.quote(vivado)}",
+        _settings_script(config, "Vivado", "XILINX_VIVADO_VERSION"),
         'cd "$AWS_FPGA_REPO_DIR"',
         "source_checked ./hdk_setup.sh",
         f'export CL_DIR="$HDK_DIR/cl/examples/{cl}"',
@@ -99,7 +106,7 @@ def dcp_build_commands(config: PipelineConfig, ip: IpInterface) -> list[str]:
         f"grep -q '/\\*\\.{{v,sv}}\\]' \"$CL_DIR/build/scripts/synth_{cl}.tcl\"",
         f"test -s \"$CL_DIR/design/{ip.top}.v\"",
         'cd "$CL_DIR/build/scripts"',
-        f'./aws_build_dcp_from_cl.py -c {cl} -t "$TAG"',
+        f'./aws_build_dcp_from_cl.py -c {cl} -t "$TAG" --mode "$AWS_FPGA_SHELL_MODE"',
         'echo "DCP_TARBALL=$CL_DIR/build/checkpoints/$TAG.Developer_CL.tar"',
     ]
 

@@ -127,7 +127,7 @@ class ConvertConfig:
 
     @property
     def backend(self) -> str:
-        """hls4ml backend: Vitis (vitis-run, 2024.1 on the F2 AMI) or Vivado (vivado_hls 2020.1, F1)."""
+        """hls4ml backend: Vitis (vitis-run, F2) or Vivado (vivado_hls, F1)."""
         return PARTS[self.platform].hls_backend
 
 

@@ -338,7 +338,7 @@ def _manifest(config: PipelineConfig, work: Path, interface, weights_sha256: str
         "platform": config.convert.platform,
         "part": parts.part,
         "hls_backend": parts.hls_backend,
-        "hls_tool": f"{parts.hls_tool} {parts.hls_tool_version}",
+        "hls_tool": parts.hls_tool,
         "precision": config.convert.precision,
         "reuse_factor": config.convert.reuse_factor,
         "strategy": config.convert.strategy,

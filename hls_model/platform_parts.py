@@ -26,7 +26,6 @@ class PlatformParts:
     part: str  # FPGA part targeted by hls4ml and Vivado
     hls_backend: str  # hls4ml backend whose build() the dev host's tools run
     hls_tool: str  # the HLS executable that backend calls
-    hls_tool_version: str  # the version installed on the platform's FPGA Developer AMI
     dsp: int  # DSP48E2 slices of the whole part (the AWS shell takes its share of all of these)
     luts: int  # CLB LUTs
     ffs: int  # CLB flip-flops
@@ -45,11 +44,11 @@ class PlatformParts:
 # DC/AC switching characteristics of the same parts. LUTs and flip-flops are published in thousands
 # and stored as those round figures.
 PARTS: dict[str, PlatformParts] = {
-    # F2 AMI: Vivado/Vitis 2024.1; hls4ml 1.3.0's Vitis backend calls `vitis-run --mode hls`.
-    "f2": PlatformParts("f2", "xcvu47p-fsvh2892-2-e", "Vitis", "vitis-run", "2024.1",
+    # hls4ml 1.3.0's Vitis backend calls `vitis-run --mode hls` (the version: the dev host's, see build_commands).
+    "f2": PlatformParts("f2", "xcvu47p-fsvh2892-2-e", "Vitis", "vitis-run",
                         dsp=9_024, luts=1_304_000, ffs=2_607_000, bram36=2_016, uram=960),
-    # F1 (retired): Vivado HLS ended with 2020.1; hls4ml's Vivado backend calls `vivado_hls`.
-    "f1": PlatformParts("f1", "xcvu9p-flgb2104-2-i", "Vivado", "vivado_hls", "2020.1",
+    # F1 (retired): hls4ml's Vivado backend calls `vivado_hls` (Vivado HLS, which ended with Vivado 2020.1).
+    "f1": PlatformParts("f1", "xcvu9p-flgb2104-2-i", "Vivado", "vivado_hls",
                         dsp=6_840, luts=1_182_000, ffs=2_364_000, bram36=2_160, uram=960),
 }
 DEFAULT_PLATFORM = "f2"

@@ -39,6 +39,7 @@ from fpgaops.aws.dcp_tarball import DcpTarball, DcpTarballError, inspect_dcp_tar
 from fpgaops.aws.ec2_inventory import PROJECT_TAG
 from fpgaops.aws.errors import AFI_ERRORS, AwsError, afi_error_code, error_code, translate_errors
 from fpgaops.aws.progress import Progress, ProgressCallback, WaitTimedOut, format_elapsed, ignore_progress, wait_until
+from fpgaops.fpga_platform import PlatformTableError, check_dcp_region
 from fpgaops.platforms import DEFAULT_PLATFORM, Platform
 
 MODEL_HASH_TAG = "ModelHash"
@@ -146,6 +147,18 @@ def preflight(tarball_path: Path, platform: Platform = DEFAULT_PLATFORM) -> DcpT
         raise AwsError(f"preflight of {tarball_path.name}: AWS would fail this AFI with {failure.code}: "
                        f"{failure.message}", code=failure.code, meaning=advice.meaning if advice else None,
                        fix=advice.fix if advice else None) from None
+
+
+def check_region(region: str, platform: Platform = DEFAULT_PLATFORM) -> None:
+    """``AwsError`` before any upload when ``region`` takes no DCPs of ``platform`` (the platform table's regions).
+
+    Example: ``check_region("eu-west-3", F2)`` -> AwsError (code InvalidAction, as AWS answers there).
+    """
+    try:
+        check_dcp_region(region, platform.name)
+    except PlatformTableError as problem:
+        raise AwsError(f"create_fpga_image: {problem}", code="InvalidAction",
+                       fix="set aws_region to a region that builds AFIs for this platform") from None
 
 
 def file_sha256(path: Path) -> str:
@@ -322,6 +335,7 @@ def ensure_afi(ec2, s3, tarball_path: Path, model_hash: str, config: AfiConfig,
 
     Example: ``ensure_afi(ec2, s3, Path("x.Developer_CL.tar"), "9f2c...", AfiConfig("beats", bucket)).afi.agfi_id``
     """
+    check_region(ec2.meta.region_name, config.platform)
     tarball = preflight(tarball_path, config.platform)
     known = find_afis(ec2, config.project, model_hash, config.platform)
     for state, action in (("available", "reused"), ("pending", "resumed")):

@@ -23,7 +23,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
-from fpgaops.platforms import F1, F2, Platform, platform_of_shell_version
+from fpgaops.fpga_platform import INGESTION_TOOL_VERSIONS, shells_of
+from fpgaops.platforms import PLATFORMS, Platform, platform_of_shell_version
 
 # code -> AWS's description of it (create_fpga_image_error_codes.md; TOOL_VERSION_INVALID from a real
 # failed AFI's State.Message)
@@ -55,13 +56,6 @@ PCI_ID_KEYS = ("pci_vendor_id", "pci_device_id", "pci_subsystem_id", "pci_subsys
 REQUIRED_KEYS_BY_PLATFORM = {"f1": ("clock_recipe_a",), "f2": ()}
 # Earlier F1 shells, seen in AWS's own examples, that AWS no longer builds against.
 DEPRECATED_SHELL_VERSIONS = {0x04151701, 0x071417d3}
-# Vivado versions AWS ingests: F1 from a real TOOL_VERSION_INVALID message, F2 the 2024.1+ tools
-# of the F2 developer kit.
-TOOL_VERSIONS_BY_PLATFORM = {
-    "f1": ("2018.2", "2018.3", "2019.1", "2019.2", "2020.1", "2020.2", "2021.1", "2021.2", "2022.1",
-           "2022.2", "2024.1"),
-    "f2": ("2024.1", "2024.2", "2025.1", "2025.2"),
-}
 # hdk/docs/clock_recipes.csv (F1) and the F2 clock recipe tables
 CLOCK_RECIPES = {
     "clock_recipe_a": ("A0", "A1", "A2"),
@@ -236,16 +230,17 @@ def _check_shell_version(text: str, platform: Platform | None) -> Platform:
         raise _error("SHELL_VERSION_DEPRECATED", f"Shell version {text} is deprecated")
     shell_platform = platform_of_shell_version(text)
     if shell_platform is None:
-        raise _error("SHELL_VERSION_INVALID", f"Shell version {text} is no AWS shell "
-                     f"(F1 {F1.shell_version}, F2 {F2.shell_version})")
+        known = "; ".join(f"{p.upper()} {', '.join(s.version for s in shells_of(p))}" for p in PLATFORMS)
+        raise _error("SHELL_VERSION_INVALID", f"Shell version {text} is no AWS shell ({known})")
     if platform is not None and shell_platform is not platform:
-        raise _error("SHELL_VERSION_INVALID", f"Shell version {text} is the {shell_platform.name.upper()} "
-                     f"shell, not the {platform.name.upper()} shell {platform.shell_version}")
+        shells = ", ".join(s.version for s in shells_of(platform.name))
+        raise _error("SHELL_VERSION_INVALID", f"Shell version {text} is an {shell_platform.name.upper()} "
+                     f"shell, not an {platform.name.upper()} shell ({shells})")
     return shell_platform
 
 
 def _check_tool_version(text: str, platform: Platform) -> None:
-    allowed = TOOL_VERSIONS_BY_PLATFORM[platform.name]
+    allowed = INGESTION_TOOL_VERSIONS[platform.name]
     match = TOOL_VERSION.fullmatch(text)
     if match is None or match.group(1) not in allowed:
         versions = ", ".join(f"v{version}" for version in allowed)

@@ -35,6 +35,7 @@ from botocore.exceptions import (
 )
 
 from fpgaops.aws.dcp_tarball import ERROR_DESCRIPTIONS
+from fpgaops.fpga_platform import shells_of
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -195,7 +196,8 @@ _AFI_FIXES = {
     "MANIFEST_NOT_FOUND": "upload the <timestamp>.Developer_CL.tar the HDK DCP build writes to "
                           "build/checkpoints/to_aws, not an HLS project export",
     "MANIFEST_PARSE_FAILED": "let the HDK scripts write the manifest (manifest_format_version=2, key=value lines)",
-    "SHELL_VERSION_INVALID": "build with the HDK of the target platform (F2 shell 0x10212415, F1 0x04261818)",
+    "SHELL_VERSION_INVALID": "build with the HDK of the target platform (" + "; ".join(
+        f"{p.upper()} shells {', '.join(s.version for s in shells_of(p))}" for p in ("f2", "f1")) + ")",
     "SHELL_VERSION_DEPRECATED": "update aws-fpga to a current release and rebuild",
     "TOOL_VERSION_INVALID": "build with a Vivado version AWS supports for the platform",
     "PCIID_SYNTAX_INVALID": "set the CL's PCI ids to 0x0001-0xFFFF values",

@@ -6,7 +6,7 @@
 # sshd_config, the host key, and up/ wk/ (the overlays' writable layers, kept across a stop).
 set -eu
 H=$1
-. "$H/host.env"   # HOST_NAME LOGIN_USER OVERLAY_DIRS AMI_LAYER SYSTEMCTL_PY FPGA_SLOTS
+. "$H/host.env"   # HOST_NAME LOGIN_USER OVERLAY_DIRS AMI_LAYERS SYSTEMCTL_PY FPGA_SLOTS
 hostname "$HOST_NAME"
 ip link set lo up
 
@@ -20,8 +20,11 @@ H=/run/sandbox-host
 
 for d in $OVERLAY_DIRS; do
   mkdir -p "$H/up/$d" "$H/wk/$d"
-  lower="/$d"
-  [ -n "$AMI_LAYER" ] && [ -d "$AMI_LAYER/$d" ] && lower="$AMI_LAYER/$d:/$d"
+  lower=""
+  for layer in $AMI_LAYERS; do   # the AMI's own layer, then the shared one (top first)
+    [ -d "$layer/$d" ] && lower="$lower$layer/$d:"
+  done
+  lower="$lower/$d"
   mount -t overlay overlay -o "lowerdir=$lower,upperdir=$H/up/$d,workdir=$H/wk/$d" "/$d"
 done
 

@@ -21,14 +21,15 @@ import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from fpgaops.fpga_platform import DEFAULT_AMI, developer_ami, shells_of
 from fpgaops.sandbox import network
+from fpgaops.sandbox.ami_layer import ami_layers
 from fpgaops.sandbox.config import SandboxConfig
 from fpgaops.sandbox.errors import SandboxError
 from fpgaops.sandbox.processes import end_process, listening, read_pid
 from fpgaops.sandbox.systemctl_standin import compiled_standin
 
 HOST_INIT = Path(__file__).with_name("host_init.sh")
-AMI_LAYER = Path(__file__).with_name("ami")
 JOURNALCTL = Path(__file__).with_name("journalctl.sh")
 OVERLAY_DIRS = ("etc", "opt", "home", "root", "srv", "var", "usr")
 SSH_PORT = 22
@@ -75,6 +76,7 @@ class HostSpec:
     fpga_platform: str | None = None
     fpga_slots: int = 0
     dev_ami: bool = True  # the FPGA Developer AMI layer (vendor tool stand-ins) is overlaid
+    ami: str = DEFAULT_AMI  # which FPGA Developer AMI of the platform table (its tool versions)
     instance_id: str | None = None
     authorized_keys: tuple[str, ...] = ()
     hostname: str = ""  # defaults to name; instances get EC2-style ip-10-200-0-101
@@ -170,10 +172,11 @@ class SandboxHosts:
         (hdir / "sshd_config").write_text(SSHD_CONFIG.format(name=spec.name, port=SSH_PORT))
         (hdir / "authorized_keys").write_text("".join(k.strip() + "\n" for k in spec.authorized_keys))
         (hdir / "host.json").write_text(json.dumps(self._host_facts(spec), indent=2) + "\n")
-        ami = str(AMI_LAYER) if spec.dev_ami and AMI_LAYER.is_dir() else ""
+        layers = " ".join(map(str, ami_layers(self.cfg.state_dir / "ami", developer_ami(spec.ami)))) \
+            if spec.dev_ami else ""
         (hdir / "host.env").write_text(
             f"HOST_NAME='{spec.hostname or spec.name}'\nLOGIN_USER='{spec.login_user}'\n"
-            f"OVERLAY_DIRS='{' '.join(OVERLAY_DIRS)}'\nAMI_LAYER='{ami}'\n"
+            f"OVERLAY_DIRS='{' '.join(OVERLAY_DIRS)}'\nAMI_LAYERS='{layers}'\n"
             f"SYSTEMCTL_PY='{systemctl}'\nJOURNALCTL_SH='{JOURNALCTL}'\n"
             f"FPGA_SLOTS='{spec.fpga_slots}'\n"
         )
@@ -192,6 +195,8 @@ class SandboxHosts:
         return {
             "name": spec.name,
             "platform": spec.fpga_platform,
+            "ami": spec.ami if spec.dev_ami else None,
+            "shells": [shell.version for shell in shells_of(spec.fpga_platform)] if spec.fpga_platform else [],
             "fpga_slots": spec.fpga_slots,
             "endpoint_url": self.cfg.endpoint_url_for_hosts,
             "region": self.cfg.region,

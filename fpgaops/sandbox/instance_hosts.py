@@ -50,6 +50,7 @@ class InstanceHosts:
             fpga_slots=spec.fpga_slots,
             instance_id=instance_id,
             authorized_keys=spec.authorized_keys,
+            **({"ami": spec.ami} if spec.ami else {}),
         )])
         return self._launched(instance_id)
 

@@ -6,6 +6,7 @@ import os
 import shutil
 from dataclasses import dataclass
 
+from fpgaops.fpga_platform import DEFAULT_REF, RELEASES
 from fpgaops.sandbox import inventory_file, network
 from fpgaops.sandbox.config import SandboxConfig
 from fpgaops.sandbox.endpoint_process import EndpointProcess
@@ -51,7 +52,7 @@ class SandboxStatus:
     processes: list[int]  # every live process whose command line names the state directory
 
 
-def up(cfg: SandboxConfig, static_hosts: list[tuple[str, str]], *, cloud: bool = True) -> SandboxStatus:
+def up(cfg: SandboxConfig, static_hosts: list[tuple[str, ...]], *, cloud: bool = True) -> SandboxStatus:
     """Bring the sandbox up (idempotent: what runs already is left alone) and return its status."""
     require_root()
     require_commands()
@@ -61,7 +62,9 @@ def up(cfg: SandboxConfig, static_hosts: list[tuple[str, str]], *, cloud: bool =
     endpoint = EndpointProcess(cfg)
     if cloud:
         endpoint.start()  # imports moto for a second or two: overlap that with the hosts
-    sdk_archive = build_sdk_archive(cfg.artifacts_dir)
+    for entry in RELEASES:  # one per release of the platform table: -e aws_fpga_sdk_archive=... picks another
+        build_sdk_archive(cfg.artifacts_dir, entry.ref)
+    sdk_archive = build_sdk_archive(cfg.artifacts_dir, DEFAULT_REF)
     hosts = SandboxHosts(cfg)
     specs = static_specs(cfg, static_hosts, cfg.client_key.with_suffix(".pub").read_text())
     hosts.start(specs)

@@ -23,6 +23,7 @@ from rich.console import Console
 from rich.table import Table
 
 from fpgaops.aws.host_keys import host_keys_from_console
+from fpgaops.aws.instances import find_developer_ami
 from fpgaops.aws.session import AwsClients, AwsSettings
 from fpgaops.connection import ConnectionPool, HostConnection
 from fpgaops.core import Upload
@@ -141,9 +142,8 @@ class Tour:
         ec2.import_key_pair(KeyName="fpgaops-tour",
                             PublicKeyMaterial=self.cfg.client_key.with_suffix(".pub").read_bytes())
         f2 = platform_named("f2")
-        ami = ec2.describe_images(Owners=["aws-marketplace"],
-                                  Filters=[{"Name": "name", "Values": [f2.ami_name_pattern]}])["Images"][0]
-        launched = ec2.run_instances(ImageId=ami["ImageId"], InstanceType=f2.default_instance_type, MinCount=1,
+        ami = find_developer_ami(ec2, f2)  # the newest, as provision picks it
+        launched = ec2.run_instances(ImageId=ami.image_id, InstanceType=f2.default_instance_type, MinCount=1,
                                      MaxCount=1, KeyName="fpgaops-tour",
                                      InstanceMarketOptions={"MarketType": "spot"})["Instances"][0]
         instance_id = launched["InstanceId"]
@@ -156,7 +156,7 @@ class Tour:
                 "ansible_host": described["PublicIpAddress"], "ansible_user": f2.login_user,
                 "ansible_ssh_private_key_file": str(self.cfg.client_key), "fpgaops_known_hosts": str(known)}}}})
             hostname = self.on(instance.host(instance_id), "hostname").strip()
-            self.console.print(f"{ami['Name']} -> {instance_id} (spot {f2.default_instance_type}) at "
+            self.console.print(f"{ami.name} -> {instance_id} (spot {f2.default_instance_type}) at "
                                f"{described['PublicIpAddress']}: ssh {f2.login_user}@... says hostname {hostname}")
         finally:
             ec2.terminate_instances(InstanceIds=[instance_id])

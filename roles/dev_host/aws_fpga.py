@@ -21,6 +21,7 @@ from shlex import quote
 from typing import Any
 
 from fpgaops.core import Operation
+from fpgaops.fpga_platform import DEFAULT_REF, check_ref
 from fpgaops.inventory import Host
 from fpgaops.operations.archives import archive
 from fpgaops.operations.commands import command
@@ -75,8 +76,8 @@ def aws_fpga_checkout(host: Host, v: Mapping[str, Any], tags: Iterable[str] = ()
                              "(the sandbox writes it on `fab sandbox.up`)")
         return [archive(source, dest, owner=owner, group=group, strip_components=int(v["aws_fpga_archive_strip"]),
                         tags=tags)]
-    repo, ref = v["aws_fpga_repo"], str(v["aws_fpga_ref"] or "")
-    if not repo or not ref:
+    repo, ref = v["aws_fpga_repo"], pinned_ref(v)
+    if not repo:
         raise ValueError("aws-fpga: set aws_fpga_sdk_archive, or aws_fpga_repo and aws_fpga_ref (a tag or commit)")
     git = f"git -c safe.directory={quote(dest)} -C {quote(dest)}"  # guards are read as root
     at_ref = f'[ "$({git} rev-parse HEAD)" = "$({git} rev-parse --verify -q {quote(ref + "^{commit}")})" ]'
@@ -90,6 +91,14 @@ def aws_fpga_checkout(host: Host, v: Mapping[str, Any], tags: Iterable[str] = ()
                 f" {quote(ref)} && rm -f {markers}",
                 unless=at_ref, sudo=False, description=f"check out aws-fpga {ref} in {dest}", tags=tags),
     ]
+
+
+def pinned_ref(v: Mapping[str, Any]) -> str:
+    """``aws_fpga_ref``, or the platform table's default ref when it is empty; ValueError when it is malformed.
+
+    Example: ``pinned_ref({"aws_fpga_ref": ""})`` -> ``"v2.4.0"``
+    """
+    return check_ref(str(v.get("aws_fpga_ref") or DEFAULT_REF))
 
 
 def sourced(tree: str, script: str, env: Mapping[str, str] | None = None, login_shell: bool = False) -> str:

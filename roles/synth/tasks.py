@@ -7,7 +7,8 @@ rerunning ``fab synth`` re-attaches to it (progress and the log's new lines) ins
 second.  When it ends, the DCP tarball and the model package are fetched to
 ``build/deploy/builds/<key>/``; with those present, a rerun does nothing at all (not even SSH).
 
-Example: ``fab synth`` (``-e model_ci=true`` for the small configuration).
+Example: ``fab synth`` (``-e model_ci=true`` for the small configuration, ``-e aws_fpga_shell=xdma_shell``
+for the XDMA shell).
 """
 
 from __future__ import annotations
@@ -25,6 +26,8 @@ from pathlib import Path
 from fpgaops.core import Operation
 from fpgaops.facts import JobStatus
 from fpgaops.facts.jobs import FINISHED, LOST, RUNNING
+from fpgaops.facts.xilinx import XilinxToolchain
+from fpgaops.fpga_platform import F1_HLS_VIVADO, PlatformTableError, Shell, shell_for_build
 from fpgaops.inventory import Host
 from fpgaops.operations.archives import archive
 from fpgaops.operations.files import directory
@@ -34,7 +37,9 @@ from fpgaops.runner import Role
 from fpgaops.sandbox.config import PROJECT_ROOT
 from fpgaops.tarballs import plain_members
 from fpgaops.templates import render_template
+from fpgaops.toolchain import ToolchainMismatch, check_toolchain
 from hls_model.step_cache import CODE_GLOBS
+from roles.dev_host.aws_fpga import pinned_ref
 from roles.flow import Flow, FlowStopped, artifacts_dir, content_tarball
 
 DEFAULTS = Path(__file__).with_name("defaults.yml")
@@ -94,8 +99,16 @@ def model_options(v: RoleVars) -> str:
 
 
 def build_key(source_id: str, v: RoleVars) -> str:
-    """The build's name: the pushed code and the pipeline options."""
-    return hashlib.sha256(f"{source_id} {model_options(v)}".encode()).hexdigest()[:16]
+    """The build's name: the pushed code, the pipeline options and the shell."""
+    return hashlib.sha256(f"{source_id} {model_options(v)} {v['aws_fpga_shell']}".encode()).hexdigest()[:16]
+
+
+def build_shell(v: RoleVars) -> Shell:
+    """The shell of ``aws_fpga_shell``, buildable with the pinned ref; ValueError naming what is wrong."""
+    try:
+        return shell_for_build(str(v["aws_fpga_shell"]), pinned_ref(v))
+    except PlatformTableError as problem:
+        raise ValueError(f"aws_fpga_shell: {problem}") from None
 
 
 class SynthPlan:
@@ -111,13 +124,31 @@ class SynthPlan:
         self.login = host.user or "root"
         home = "/root" if self.login == "root" else f"/home/{self.login}"
         self.aws_fpga_dir = self.vars["aws_fpga_dir"] or f"{home}/aws-fpga"
+        self.ref = pinned_ref(self.vars)
+        self.shell = build_shell(self.vars)
+        self.vivado_version = ""  # the dev host's, once check_toolchain has read it
+
+    def check_toolchain(self, flow: Flow) -> str:
+        """The dev host's Vivado version, checked against its aws-fpga checkout; FlowStopped on a mismatch."""
+        fact = XilinxToolchain(self.aws_fpga_dir)
+        result = flow.connection(self.host).run(fact.command())
+        try:
+            self.vivado_version = check_toolchain(fact.process(result.stdout, result.exit_code), self.ref,
+                                                  self.host.name)
+        except ToolchainMismatch as mismatch:
+            raise FlowStopped(f"synth: {mismatch}") from None
+        return self.vivado_version
 
     def script(self) -> str:
-        """The job's shell script."""
+        """The job's shell script (after ``check_toolchain``: it exports the tool versions it checked)."""
+        if not self.vivado_version:
+            raise RuntimeError("SynthPlan.script() before check_toolchain(): the tool versions are not known")
+        hls_version = F1_HLS_VIVADO if self.vars["model_platform"] == "f1" else self.vivado_version
         return render_template("synth/synth.sh.j2", {
             "build_key": self.key, "work_dir": f"{self.dir}/work", "out_dir": f"{self.dir}/out",
             "hls_model_venv": self.vars["hls_model_venv"], "model_options": model_options(self.vars),
-            "aws_fpga_dir": shlex.quote(self.aws_fpga_dir)})
+            "aws_fpga_dir": shlex.quote(self.aws_fpga_dir), "hls_version": shlex.quote(hls_version),
+            "vivado_version": shlex.quote(self.vivado_version), "shell_mode": shlex.quote(self.shell.mode)})
 
     def operations(self) -> list[Operation]:
         """Push the code, start the job (once)."""
@@ -188,12 +219,18 @@ def synthesize(flow: Flow) -> BuildResult | None:
     if not dev_hosts:
         raise FlowStopped("synth: no dev host selected (the inventory's `dev` group, narrowed by --limit)", 1)
     source = source_tarball()
-    plan = SynthPlan(dev_hosts[0], source)
+    try:
+        plan = SynthPlan(dev_hosts[0], source)
+    except ValueError as problem:
+        raise FlowStopped(f"synth: {dev_hosts[0].name}: {problem}") from None
     done = BuildResult.load(artifacts_dir("builds", plan.key))
     if done is not None:
         flow.say(f"synth: build {plan.key} is up to date ({done.dcp_tarball.name}, {done.package_tarball.name})",
                  style="green")
         return done
+    version = plan.check_toolchain(flow)
+    flow.say(f"synth: {plan.host.name}: Vivado {version}, supported by aws-fpga {plan.ref}; "
+             f"{plan.shell.mode} ({plan.shell.version})")
     flow.run([synth_role({plan.host.name: plan})])
     if flow.check:
         flow.say(f"synth: check mode: would follow job {plan.job} on {plan.host.name} and fetch its outputs")

@@ -18,12 +18,13 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
+from fpgaops.fpga_platform import DEFAULT_AMI, DEFAULT_REF, default_shell, developer_ami
+from fpgaops.sandbox.ami_layer import install_ami
+from fpgaops.sandbox.sdk_archive import materialize_tree
 from hls_model import package
 from hls_model.__main__ import cli
-from tests.hls_model.conftest import AWS_FPGA
 
 pytestmark = pytest.mark.slow
-AMI_OPT = AWS_FPGA.parent / "ami" / "opt"  # /opt of the FPGA Developer AMI stand-in (Xilinx tools)
 
 
 @pytest.fixture(scope="module")
@@ -107,16 +108,18 @@ def test_the_build_scripts_run_on_the_dev_host_tools(release: Path, tmp_path: Pa
     """hls_build.sh then dcp_build.sh, as the synth role runs them, with the FPGA Developer AMI stand-ins."""
     artifact = tmp_path / release.name
     shutil.copytree(release, artifact)
-    repo = tmp_path / "aws-fpga"
-    shutil.copytree(AWS_FPGA, repo, symlinks=True)
+    repo = materialize_tree(tmp_path / "aws-fpga", DEFAULT_REF)
     run = tmp_path / "run"
     run.mkdir()
     (run / "host.json").write_text(json.dumps({"timings": {"hls_synth_s": 0.05, "dcp_build_s": 0.1}}))
-    shutil.copytree(AMI_OPT, tmp_path / "opt", symlinks=True)
+    install_ami(tmp_path, developer_ami(DEFAULT_AMI))
     xilinx = tmp_path / "opt" / "Xilinx"  # the AMI's /opt/Xilinx, moved: its settings and our scripts follow
     for path in [*xilinx.rglob("settings64.sh"), *(artifact / "build").glob("*.sh")]:
         path.write_text(path.read_text().replace("/opt/Xilinx", str(xilinx)))
-    env = {**os.environ, "FPGAOPS_SANDBOX_RUN": str(run), "AWS_FPGA_REPO_DIR": str(repo), "PATH": "/usr/bin:/bin"}
+    vivado = developer_ami(DEFAULT_AMI).vivado  # what the synth role finds on the dev host (and checks)
+    env = {**os.environ, "FPGAOPS_SANDBOX_RUN": str(run), "AWS_FPGA_REPO_DIR": str(repo), "PATH": "/usr/bin:/bin",
+           "XILINX_HLS_VERSION": vivado, "XILINX_VIVADO_VERSION": vivado,
+           "AWS_FPGA_SHELL_MODE": default_shell("f2").mode}
     hls = subprocess.run([str(artifact / "build" / "hls_build.sh")], env=env, capture_output=True, text=True,
                          check=False, timeout=300)
     assert hls.returncode == 0, hls.stdout[-3000:] + hls.stderr[-3000:]

@@ -14,6 +14,7 @@ from rich.console import Console
 
 import roles.dev_host.tasks as dev_host
 from fpgaops.connection import ConnectionPool
+from fpgaops.fpga_platform import DEFAULT_REF, release
 from fpgaops.inventory import Inventory
 from fpgaops.recap import EXIT_FAILED
 from fpgaops.runner import RunSettings, run
@@ -76,8 +77,8 @@ def test_the_role_unpacks_the_sdk_checks_the_hdk_and_builds_the_venv(sandbox, po
     tree = "/home/ubuntu/aws-fpga"
     assert on(sandbox, pool, f"stat -c %U {tree}/hdk_setup.sh {tree}/.fpgaops-hdk-setup.done").split() == [
         "ubuntu", "ubuntu"]
-    assert on(sandbox, pool, f"ls {tree}/hdk/common/shell_stable/build/checkpoints/from_aws/").split() == [
-        "cl_bb_routed.small_shell.dcp"]  # hdk_setup.sh ran and put the shell checkpoint in place
+    assert on(sandbox, pool, f"ls {tree}/hdk/common/shell_stable/build/checkpoints/from_aws/").split() == sorted(
+        f"cl_bb_routed.{mode}.dcp" for mode in release(DEFAULT_REF).shells)  # hdk_setup.sh put each shell's in place
     assert on(sandbox, pool, f"{VENV}/bin/python -c 'import tinypkg; print(tinypkg.VERSION)'").strip() == "1.0"
 
 
@@ -109,7 +110,8 @@ def test_new_requirements_update_only_the_venv_from_a_wheelhouse_built_on_the_la
 @pytest.mark.parametrize("variables, message", [
     ({"hls_model_requirements": "/nonexistent/requirements.txt"}, "hls_model_requirements /nonexistent"),
     ({"aws_fpga_sdk_archive": "/nonexistent/aws-fpga.tar.gz"}, "aws_fpga_sdk_archive /nonexistent"),
-    ({"aws_fpga_sdk_archive": "", "aws_fpga_ref": ""}, "set aws_fpga_sdk_archive, or aws_fpga_repo and aws_fpga_ref"),
+    ({"aws_fpga_sdk_archive": "", "aws_fpga_repo": ""}, "set aws_fpga_sdk_archive, or aws_fpga_repo and aws_fpga_ref"),
+    ({"aws_fpga_sdk_archive": "", "aws_fpga_ref": "f2; rm -rf ~"}, "is neither a release tag (e.g. v2.4.0)"),
     ({"hls_model_wheelhouse": "/nonexistent/wheels"}, "hls_model_wheelhouse /nonexistent/wheels is not a folder"),
 ])
 def test_bad_variables_fail_before_anything_is_touched(sandbox, pool, applied, tmp_path, variables, message) -> None:
@@ -124,17 +126,17 @@ def test_from_git_the_pinned_ref_is_cloned_once_and_a_new_ref_checked_out(sandbo
     git = f"git -C {source} -c user.name=t -c user.email=t@t"
     on(sandbox, pool, f"rm -rf {source} && cp -r /home/ubuntu/aws-fpga {source} && rm -f {source}/.fpgaops-* && "
                       f"git init -q {source} && "
-                      f"{git} add -A && {git} commit -qm one && {git} tag v1 && echo 2 > {source}/NOTE && "
-                      f"{git} add -A && {git} commit -qm two && {git} tag v2")
+                      f"{git} add -A && {git} commit -qm one && {git} tag v1.0.0 && echo 2 > {source}/NOTE && "
+                      f"{git} add -A && {git} commit -qm two && {git} tag v2.0.0")
     variables = {**good, "aws_fpga_sdk_archive": "", "aws_fpga_repo": source,
                  "aws_fpga_dir": "/home/ubuntu/aws-fpga-git"}
 
-    first, shown, _ = apply(sandbox, pool, tmp_path, **variables, aws_fpga_ref="v1")
-    again, _, commands = apply(sandbox, pool, tmp_path, **variables, aws_fpga_ref="v1")
-    newer, shown_newer, _ = apply(sandbox, pool, tmp_path, **variables, aws_fpga_ref="v2")
+    first, shown, _ = apply(sandbox, pool, tmp_path, **variables, aws_fpga_ref="v1.0.0")
+    again, _, commands = apply(sandbox, pool, tmp_path, **variables, aws_fpga_ref="v1.0.0")
+    newer, shown_newer, _ = apply(sandbox, pool, tmp_path, **variables, aws_fpga_ref="v2.0.0")
 
-    assert first.hosts["dev"].failed == 0 and "clone aws-fpga v1" in shown and "HDK environment" in shown, shown
+    assert first.hosts["dev"].failed == 0 and "clone aws-fpga v1.0.0" in shown and "HDK environment" in shown, shown
     assert (again.hosts["dev"].changed, commands) == (0, 1)
     assert newer.hosts["dev"].changed == 2, shown_newer  # the checkout, and the HDK check again in the new tree
-    assert "check out aws-fpga v2" in shown_newer and "HDK environment" in shown_newer
+    assert "check out aws-fpga v2.0.0" in shown_newer and "HDK environment" in shown_newer
     assert on(sandbox, pool, "cat /home/ubuntu/aws-fpga-git/NOTE").strip() == "2"

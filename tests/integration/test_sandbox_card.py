@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 
 from fpgaops.aws.afi import PACKAGE_TAG, AfiConfig, ensure_afi
+from fpgaops.fpga_platform import DEFAULT_REF
 from fpgaops.platforms import F2
 from fpgaops.sandbox.hosts import SandboxHosts
 from rhythm_service import register_map as rm
@@ -95,7 +96,7 @@ def sdk_hosts(card_sandbox):
     """The SDK installed on every host as the roles do, with non-root access for the login user."""
     for host in HOSTS:
         with login(card_sandbox, host) as conn:
-            conn.put(str(card_sandbox.artifacts_dir / "aws-fpga-sandbox.tar.gz"), "aws-fpga.tar.gz")
+            conn.put(str(card_sandbox.artifacts_dir / f"aws-fpga-{DEFAULT_REF}.tar.gz"), "aws-fpga.tar.gz")
             conn.run("tar xzf aws-fpga.tar.gz && AWS_FPGA_ALLOW_NON_ROOT=y source aws-fpga/sdk_setup.sh >/dev/null")
     return card_sandbox
 

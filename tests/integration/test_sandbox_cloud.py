@@ -9,6 +9,7 @@ import paramiko
 import pytest
 
 from fpgaops.aws.host_keys import host_keys_from_console
+from fpgaops.fpga_platform import DEFAULT_REF
 from fpgaops.platforms import F1, F2
 from fpgaops.sandbox.hosts import SandboxHosts
 from fpgaops.sandbox.processes import listening
@@ -41,7 +42,7 @@ def wait_state(cfg, afi_id, timeout_s=15.0):
 
 
 def install_sdk(cfg, conn):
-    conn.put(str(cfg.artifacts_dir / "aws-fpga-sandbox.tar.gz"), "aws-fpga.tar.gz")
+    conn.put(str(cfg.artifacts_dir / f"aws-fpga-{DEFAULT_REF}.tar.gz"), "aws-fpga.tar.gz")
     conn.run("tar xzf aws-fpga.tar.gz && source aws-fpga/sdk_setup.sh >/dev/null")
 
 

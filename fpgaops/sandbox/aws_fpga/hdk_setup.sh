@@ -4,8 +4,8 @@
 # is on PATH and is a version this HDK supports (supported_vivado_versions.txt), exports
 # AWS_FPGA_REPO_DIR, HDK_DIR, HDK_COMMON_DIR, HDK_SHELL_DIR, HDK_SHELL_DESIGN_DIR,
 # HDK_IP_SRC_DIR, HDK_BD_SRC_DIR, HDK_BD_GEN_DIR, VIVADO_VER, VIVADO_TOOL_VERSION, and puts the
-# shell checkpoint in place. The real script downloads the checkpoint from S3; the sandbox has no
-# network, so the stand-in writes a placeholder checkpoint instead.
+# checkpoint of each shell of shell_version.txt in place. The real script downloads the checkpoint
+# from S3; the sandbox has no network, so the stand-in writes a placeholder checkpoint instead.
 
 script=${BASH_SOURCE[0]}
 if [ "$script" == "$0" ]; then
@@ -78,17 +78,20 @@ VIVADO_TOOL_VERSION=$(echo "$VIVADO_VER" | sed -E 's/^[Vv]ivado *//; s/ .*$//')
 export VIVADO_TOOL_VERSION=${VIVADO_TOOL_VERSION:0:7}
 echo "VIVADO_TOOL_VERSION is $VIVADO_TOOL_VERSION"
 
-hdk_shell_version=$(cut -d= -f2 "$HDK_SHELL_DIR/shell_version.txt")
-info_msg "Using HDK shell version $hdk_shell_version"
 shell_dcp_dir=$HDK_SHELL_DIR/build/checkpoints/from_aws
-shell_dcp=$shell_dcp_dir/cl_bb_routed.small_shell.dcp
 mkdir -p "$shell_dcp_dir" || { err_msg "Failed to create $shell_dcp_dir"; return 2; }
-if [ ! -e "$shell_dcp" ]; then
-  info_msg "HDK shell's cl_bb_routed.small_shell.dcp hasn't been downloaded yet."
-  info_msg "Downloading latest HDK shell cl_bb_routed.small_shell.dcp (fpgaops sandbox stand-in: written locally, no network)"
-  printf 'fpgaops sandbox stand-in of the AWS shell checkpoint, shell version %s\n' "$hdk_shell_version" > "$shell_dcp" \
-    || { err_msg "HDK shell checkpoint download failed"; return 2; }
-fi
+# One checkpoint per shell of this release (shell_version.txt: <mode>=<id> lines, the default first).
+while IFS='=' read -r shell_mode hdk_shell_version; do
+  [ -n "$shell_mode" ] || continue
+  info_msg "Using HDK $shell_mode version $hdk_shell_version"
+  shell_dcp=$shell_dcp_dir/cl_bb_routed.$shell_mode.dcp
+  if [ ! -e "$shell_dcp" ]; then
+    info_msg "HDK shell's cl_bb_routed.$shell_mode.dcp hasn't been downloaded yet."
+    info_msg "Downloading latest HDK shell cl_bb_routed.$shell_mode.dcp (fpgaops sandbox stand-in: written locally, no network)"
+    printf 'fpgaops sandbox stand-in of the AWS shell checkpoint, shell version %s\n' "$hdk_shell_version" > "$shell_dcp" \
+      || { err_msg "HDK shell checkpoint download failed"; return 2; }
+  fi
+done < "$HDK_SHELL_DIR/shell_version.txt"
 info_msg "HDK shell is up-to-date"
 
 if [[ -z "$CL_DIR" ]]; then

@@ -1,44 +1,38 @@
-"""The FPGA Developer AMIs, registered in every region of every account as AWS Marketplace publishes them.
+"""The FPGA Developer AMIs of the platform table, registered in every region of every account as AWS Marketplace does.
 
-Names as published (seen in use): F1 ``FPGA Developer AMI - 1.12.2-40257ab5-6688-4c95-97d1-e251a40fd1fc``
-(CentOS 7, Vivado 2021.2, user ``centos``), F2 ``FPGA Developer AMI (Ubuntu) - 1.19.2-prod-rhng4b6alkhdq``
-(Ubuntu 24.04, user ``ubuntu``); both owned by the AWS Marketplace account 679593333241 (owner alias
-``aws-marketplace``). ``describe_images(Owners=["aws-marketplace"], Filters=[name=<platform's
-ami_name_pattern>])`` finds them. Their ids are made from name and region, so stable per region.
+Names, operating systems and tool versions are ``fpgaops.fpga_platform.DEVELOPER_AMIS`` (e.g.
+``FPGA Developer AMI (Ubuntu) - 1.19.2-prod-rhng4b6alkhdq``, Vivado/Vitis 2025.2, user ``ubuntu``),
+all owned by the AWS Marketplace account 679593333241 (owner alias ``aws-marketplace``).
+``describe_images(Owners=["aws-marketplace"], Filters=[name=<platform's ami_name_pattern>])`` finds
+them. Their ids are made from name and region, so stable per region. Their creation dates are the
+sandbox's own, one day apart in version order, so that "the newest" (``find_developer_ami``) is the
+highest version (the real dates are not in the table). An instance launched from one runs that AMI's
+layer (``fpgaops.sandbox.ami_layer``).
 """
 
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from fnmatch import fnmatchcase
 from typing import Any
 
 from moto.ec2.models import ec2_backends
 from moto.ec2.models.amis import Ami, AmiBackend
 
-from fpgaops.platforms import F1, F2, PLATFORMS, Platform
+from fpgaops.fpga_platform import DEVELOPER_AMIS, DeveloperAmi
+from fpgaops.platforms import PLATFORMS
 
 MARKETPLACE_ACCOUNT_ID = "679593333241"
 MARKETPLACE_ALIAS = "aws-marketplace"
 DEFAULT_LOGIN_USER = "ec2-user"  # Amazon Linux, the default of an AMI that is not an FPGA Developer AMI
+FIRST_CREATION = datetime(2024, 1, 1, tzinfo=UTC)  # the sandbox's own dates, see the module docstring
 
 
-@dataclass(frozen=True)
-class DeveloperAmi:
-    """One FPGA Developer AMI as AWS Marketplace publishes it."""
-
-    platform: Platform
-    name: str
-    description: str
-
-
-FPGA_DEVELOPER_AMIS = (
-    DeveloperAmi(F1, "FPGA Developer AMI - 1.12.2-40257ab5-6688-4c95-97d1-e251a40fd1fc",
-                 "FPGA Developer AMI 1.12.2 (CentOS 7.9, Xilinx Vivado/Vitis 2021.2)"),
-    DeveloperAmi(F2, "FPGA Developer AMI (Ubuntu) - 1.19.2-prod-rhng4b6alkhdq",
-                 "FPGA Developer AMI (Ubuntu) 1.19.2 (Ubuntu 24.04, AMD Vivado 2025.1)"),
-)
+def creation_date(ami: DeveloperAmi) -> datetime:
+    """The sandbox's creation date of ``ami``: one day per place in version order."""
+    order = sorted(DEVELOPER_AMIS, key=lambda entry: tuple(int(part) for part in entry.version.split(".")))
+    return FIRST_CREATION + timedelta(days=order.index(ami))
 
 _original_load_amis = AmiBackend._load_amis
 
@@ -53,7 +47,7 @@ def install_fpga_developer_amis() -> None:
 
 def register_fpga_developer_amis(backend: Any) -> None:
     """Register the FPGA Developer AMIs in one EC2 backend (one account, one region), once."""
-    for ami in FPGA_DEVELOPER_AMIS:
+    for ami in DEVELOPER_AMIS:
         ami_id = _ami_id(ami.name, backend.region_name)
         if ami_id not in backend.amis:
             backend.amis[ami_id] = Ami(
@@ -61,11 +55,21 @@ def register_fpga_developer_amis(backend: Any) -> None:
                 owner_id=MARKETPLACE_ACCOUNT_ID, owner_alias=MARKETPLACE_ALIAS, public=True,
                 virtualization_type="hvm", architecture="x86_64", hypervisor="xen", root_device_type="ebs",
                 image_location=f"{MARKETPLACE_ALIAS}/{ami.name}", region_name=f"{backend.region_name}a",
+                creation_date=creation_date(ami),
                 boot_mode="legacy-bios")
+
+
+def developer_ami_of_image(backend: Any, image_id: str | None) -> DeveloperAmi | None:
+    """The platform table's FPGA Developer AMI an image id is, or None for any other image."""
+    ami = backend.amis.get(image_id) if image_id else None
+    return next((entry for entry in DEVELOPER_AMIS if ami is not None and ami.name == entry.name), None)
 
 
 def login_user_for_image(backend: Any, image_id: str | None) -> str:
     """The default login user of an AMI: the platform's for an FPGA Developer AMI, else Amazon Linux's."""
+    known = developer_ami_of_image(backend, image_id)
+    if known is not None:
+        return known.login_user
     ami = backend.amis.get(image_id) if image_id else None
     name = ami.name if ami is not None and ami.name else ""
     for platform in PLATFORMS.values():

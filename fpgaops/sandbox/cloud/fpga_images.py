@@ -19,6 +19,7 @@ from moto.ec2.exceptions import EC2ClientError
 from moto.ec2.models import ec2_backends
 from moto.ec2.responses import EC2Response
 
+from fpgaops.fpga_platform import FPGA_REGIONS
 from fpgaops.sandbox.cloud.fpga_image_filters import select_images
 from fpgaops.sandbox.cloud.fpga_image_store import (
     FPGA_IMAGES_LOCK,
@@ -37,12 +38,17 @@ IDEMPOTENCY_MISMATCH = ("Arguments on this idempotent request are inconsistent w
 
 
 def create_fpga_image(self: EC2Response) -> ActionResult:
-    """CreateFpgaImage: a pending AFI whose DCP tarball is ingested once its pending time is over."""
+    """CreateFpgaImage: a pending AFI whose DCP tarball is ingested once its pending time is over.
+
+    In a region without FPGA instances (none of the platform table's) AWS has no such action: InvalidAction.
+    """
     input_location = self._get_param("InputStorageLocation") or {}
     logs_location = self._get_param("LogsStorageLocation")
     if not input_location.get("Bucket") or not input_location.get("Key"):
         raise EC2ClientError("MissingParameter", "The request must contain the parameter "
                                                  "InputStorageLocation with a Bucket and a Key")
+    if not any(self.region in regions for regions in FPGA_REGIONS.values()):
+        raise EC2ClientError("InvalidAction", "The action CreateFpgaImage is not valid for this web service.")
     name, description = self._get_param("Name"), self._get_param("Description")
     tags = self._parse_tag_specification("fpga-image").get("fpga-image", {})
     self.error_on_dryrun()

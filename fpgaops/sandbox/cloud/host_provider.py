@@ -20,6 +20,7 @@ class InstanceHostSpec:
     authorized_keys: tuple[str, ...]  # OpenSSH lines of the instance's key pair
     region: str
     name: str  # the Name tag, or the instance id
+    ami: str | None = None  # the platform table's FPGA Developer AMI version it was launched from, if one
 
 
 @dataclass(frozen=True)

@@ -25,7 +25,7 @@ from moto.ec2.models.instances import Instance, StateReason
 from moto.ec2.responses._base_response import EC2BaseResponse
 
 from fpgaops.platforms import platform_of_instance_type
-from fpgaops.sandbox.cloud.amis import login_user_for_image
+from fpgaops.sandbox.cloud.amis import developer_ami_of_image, login_user_for_image
 from fpgaops.sandbox.cloud.host_provider import InstanceHostProvider, InstanceHostSpec, LaunchedHost
 
 log = logging.getLogger(__name__)
@@ -152,6 +152,7 @@ def _host_spec(backend: EC2Backend, instance: Instance) -> InstanceHostSpec:
         authorized_keys=(key,) if key else (),
         region=backend.region_name,
         name=backend.tags.get(instance.id, {}).get("Name") or instance.id,
+        ami=developer.version if (developer := developer_ami_of_image(backend, instance.image_id)) else None,
     )
 
 

@@ -16,14 +16,13 @@ from fnmatch import fnmatchcase
 from moto.core.responses import ActionResult
 from moto.ec2.responses import EC2Response
 
+from fpgaops.fpga_platform import FPGA_REGIONS
 from fpgaops.platforms import F1
 
 ON_DEMAND_USD_PER_HOUR = {
     "f1.2xlarge": 1.65, "f1.4xlarge": 3.30, "f1.16xlarge": 13.20,
     "f2.6xlarge": 1.98, "f2.12xlarge": 3.96, "f2.48xlarge": 15.84,
 }
-F1_REGIONS = ("us-east-1", "us-west-2", "eu-west-1", "eu-west-2", "eu-central-1", "ap-northeast-1",
-              "ap-northeast-2", "ap-southeast-1", "ap-southeast-2", "ap-south-1", "ca-central-1")
 MOTO_SPOT_PRICE = "0.00001"
 PRODUCT_DESCRIPTIONS = ("Linux/UNIX", "Linux/UNIX (Amazon VPC)")
 
@@ -67,7 +66,7 @@ def _offerings(response: EC2Response, instance_types: list[str]) -> list[tuple[s
     """(instance type, zone) pairs offered in the region: moto's, plus F1 where F1 was."""
     backend = response.ec2_backend
     pairs = [(o["InstanceType"], o["Location"]) for o in backend.describe_spot_price_history(instance_types, {})]
-    if backend.region_name in F1_REGIONS:
+    if backend.region_name in FPGA_REGIONS["f1"]:
         zones = [zone.name for zone in backend.describe_availability_zones()]
         pairs += [(instance_type, zone) for instance_type in F1.slots_by_instance_type for zone in zones
                   if not instance_types or instance_type in instance_types]

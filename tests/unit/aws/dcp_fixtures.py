@@ -6,6 +6,7 @@ import hashlib
 import io
 import tarfile
 
+from fpgaops.fpga_platform import DEFAULT_REF, developer_ami, release
 from fpgaops.platforms import F1, F2, Platform
 
 TIMESTAMP = "24_05_01-120000"
@@ -25,8 +26,8 @@ def valid_manifest(platform: Platform = F2, dcp: bytes = DCP_CONTENT) -> dict[st
         "dcp_hash": hashlib.sha256(dcp).hexdigest(),
         "shell_version": platform.shell_version,
         "dcp_file_name": DCP_MEMBER.removeprefix("to_aws/"),
-        "hdk_version": "1.4.25" if platform is F1 else "2.3.3",
-        "tool_version": "v2021.2" if platform is F1 else "v2024.1",
+        "hdk_version": "1.4.25" if platform is F1 else release(DEFAULT_REF).release_version,
+        "tool_version": f"v{developer_ami('1.12.2' if platform is F1 else '1.19.2').vivado}",
         "date": TIMESTAMP,
         "clock_recipe_a": "A1",
         "clock_recipe_b": "B0",

@@ -12,6 +12,7 @@ import pytest
 from fpgaops.aws.afi import (
     AfiConfig,
     AfiFailed,
+    check_region,
     current_afi,
     ensure_afi,
     ensure_bucket,
@@ -83,7 +84,15 @@ def test_an_f1_tarball_is_refused_for_f2(tmp_path) -> None:
     with pytest.raises(AwsError) as raised:
         preflight(tarball(tmp_path, dcp_tarball(F1)), F2)
 
-    assert raised.value.code == "SHELL_VERSION_INVALID" and "F2 shell 0x10212415" in raised.value.fix
+    assert raised.value.code == "SHELL_VERSION_INVALID" and f"F2 shells {F2.shell_version}" in raised.value.fix
+
+
+def test_a_region_without_f2_dcps_is_refused_before_any_upload() -> None:
+    check_region("eu-west-2", F2)
+    with pytest.raises(AwsError) as raised:
+        check_region("eu-west-3", F2)
+
+    assert raised.value.code == "InvalidAction" and "takes no F2 DCPs: use one of us-east-1" in str(raised.value)
 
 
 def test_a_valid_tarball_becomes_an_available_afi_tagged_with_its_model(clients, project, tmp_path) -> None:

@@ -14,6 +14,8 @@ from botocore.exceptions import ClientError
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+from fpgaops.aws.instances import find_developer_ami
+from fpgaops.fpga_platform import DEVELOPER_AMIS, default_ami
 from fpgaops.platforms import F1, F2
 from fpgaops.sandbox.cloud.host_provider import InstanceHostSpec, LaunchedHost
 from fpgaops.sandbox.cloud.server import CloudEndpoint
@@ -309,23 +311,30 @@ def test_the_sandbox_route_answers_an_agfi(endpoint, available_afi):
     assert _get(f"{endpoint}/_sandbox/fpga-images/afi-03d027a3318440a77?region={REGION}")[0] == 400
 
 
+def test_a_region_without_fpgas_has_no_create_fpga_image(endpoint, s3):
+    paris = _client(endpoint, "ec2", "eu-west-3")
+    with pytest.raises(ClientError) as raised:
+        paris.create_fpga_image(InputStorageLocation=_upload(s3, "dcp/paris.tar", dcp_tarball(F2)))
+    assert raised.value.response["Error"]["Code"] == "InvalidAction"
+    assert raised.value.response["Error"]["Message"] == "The action CreateFpgaImage is not valid for this web service."
+
+
 # AMIs
 
 @pytest.mark.parametrize("platform", [F1, F2], ids=["f1", "f2"])
-def test_the_fpga_developer_ami_is_found_by_name(ec2, platform):
+def test_the_fpga_developer_amis_of_the_table_are_found_by_name_the_default_newest(ec2, platform):
     images = ec2.describe_images(Owners=["aws-marketplace"],
                                  Filters=[{"Name": "name", "Values": [platform.ami_name_pattern]}])["Images"]
-    assert len(images) == 1
-    assert images[0]["OwnerId"] == "679593333241"
-    assert images[0]["Public"] is True
+    assert sorted(image["Name"] for image in images) == sorted(
+        ami.name for ami in DEVELOPER_AMIS if ami.platform == platform.name)
+    assert all(image["OwnerId"] == "679593333241" and image["Public"] is True for image in images)
+    assert find_developer_ami(ec2, platform).name == default_ami(platform.name).name
 
 
 # Instances become hosts
 
 def _ami_id(ec2, platform) -> str:
-    images = ec2.describe_images(Owners=["aws-marketplace"],
-                                 Filters=[{"Name": "name", "Values": [platform.ami_name_pattern]}])["Images"]
-    return images[0]["ImageId"]
+    return find_developer_ami(ec2, platform).image_id
 
 
 def _instance(ec2, instance_id: str) -> dict:
@@ -349,6 +358,15 @@ def f2_instance(ec2, key_pair) -> str:
     )["Instances"][0]["InstanceId"]
 
 
+def test_an_instance_of_an_older_ami_gets_that_amis_host(ec2, provider, key_pair):
+    older = next(ami for ami in DEVELOPER_AMIS if ami.platform == "f2" and ami != default_ami("f2"))
+    image = ec2.describe_images(Filters=[{"Name": "name", "Values": [older.name]}])["Images"][0]
+    launched = ec2.run_instances(ImageId=image["ImageId"], InstanceType="f2.6xlarge", MinCount=1, MaxCount=1,
+                                 KeyName=key_pair["KeyName"])["Instances"][0]["InstanceId"]
+    assert _launch_spec(provider, launched).ami == older.version
+    ec2.terminate_instances(InstanceIds=[launched])
+
+
 def test_run_instances_launches_a_host_and_reports_its_address(ec2, provider, key_pair, f2_instance):
     spec = _launch_spec(provider, f2_instance)
     private_key = serialization.load_ssh_private_key(key_pair["KeyMaterial"].encode(), password=None)
@@ -356,7 +374,7 @@ def test_run_instances_launches_a_host_and_reports_its_address(ec2, provider, ke
                                                         serialization.PublicFormat.OpenSSH).decode()
     assert spec == InstanceHostSpec(instance_type="f2.12xlarge", platform="f2", fpga_slots=2, login_user="ubuntu",
                                     authorized_keys=(f"{public_line} fpgaops-created",), region=REGION,
-                                    name="fpga-1")
+                                    name="fpga-1", ami=default_ami("f2").version)
     instance = _instance(ec2, f2_instance)
     assert instance["State"]["Name"] == "running"
     assert instance["PublicIpAddress"] == instance["PrivateIpAddress"]

@@ -25,6 +25,7 @@ from urllib.parse import parse_qs, urlparse
 import pytest
 
 import fpgaops.sandbox
+from fpgaops.fpga_platform import shell, shells_of
 from fpgaops.platforms import F1, F2
 
 SRC = Path(fpgaops.sandbox.__file__).parent / "aws_fpga" / "sdk" / "userspace" / "fpga_mgmt_tools" / "src"
@@ -45,6 +46,7 @@ F2_AGFI = "agfi-0123456789abcdef0"
 PENDING_AGFI = "agfi-0aaaaaaaaaaaaaaa1"
 FAILED_AGFI = "agfi-0aaaaaaaaaaaaaaa2"
 UNKNOWN_AGFI = "agfi-0bbbbbbbbbbbbbbb3"
+XDMA_AGFI = "agfi-0ccccccccccccccc4"  # built on the F2 XDMA shell
 
 # Verbatim from AWS (sdk/tests/test_fpga_tools.py, user logs), see shared/research/aws-fpga-tools.md
 F1_CLEARED_HEADERS = (
@@ -86,6 +88,7 @@ IMAGES = {
     F2_AGFI: image(F2_AGFI, "available", F2.shell_version, "0xf010"),
     PENDING_AGFI: image(PENDING_AGFI, "pending", F1.shell_version, "0xf000"),
     FAILED_AGFI: image(FAILED_AGFI, "failed", F1.shell_version, "0xf000"),
+    XDMA_AGFI: image(XDMA_AGFI, "available", shell("xdma_shell").version, "0xf011"),
 }
 
 
@@ -184,6 +187,7 @@ def make_host(tmp_path: Path, bin_dir: Path, endpoint_url: str) -> HostFactory:
         run_dir = tmp_path / "run"
         run_dir.mkdir(exist_ok=True)
         facts = {"name": "fpga-a", "platform": platform, "fpga_slots": slots, "endpoint_url": endpoint,
+                 "shells": [s.version for s in shells_of(platform)] if platform else [],
                  "region": "us-east-1", "instance_id": "i-0123456789abcdef0", "timings": {"fpga_busy_s": busy_s}}
         (run_dir / "host.json").write_text(json.dumps(facts))
         return Host(run_dir, bin_dir)
@@ -264,6 +268,25 @@ def test_f2_load_shows_the_afi_pci_ids(make_host: HostFactory) -> None:
         "AFIDEVICE    0       0x1d0f      0xf010      0000:00:1e.0\n"
     )
     assert_result(host.run("fpga-load-local-image", "-S", "0", "-I", F2_AGFI), loaded, 0)
+
+
+def test_an_xdma_shell_afi_loads_on_f2_and_shows_its_shell_until_cleared(make_host: HostFactory) -> None:
+    host = make_host("f2")
+    xdma, small = shell("xdma_shell").version, F2.shell_version
+    loaded = (
+        f"AFI          0       {XDMA_AGFI}  loaded            0        ok               0       {xdma}\n"
+        "AFIDEVICE    0       0x1d0f      0xf011      0000:00:1e.0\n"
+    )
+    assert_result(host.run("fpga-load-local-image", "-S", "0", "-I", XDMA_AGFI), loaded, 0)
+    cleared = host.run("fpga-clear-local-image", "-S", "0")
+    assert cleared.returncode == 0 and f"No AFI                  cleared           1        ok               0       " \
+        f"{small}" in cleared.stdout
+
+
+def test_an_xdma_shell_afi_does_not_load_on_f1(make_host: HostFactory) -> None:
+    host = make_host("f1")
+    result = host.run("fpga-load-local-image", "-S", "0", "-I", XDMA_AGFI)
+    assert result.returncode == 5 and result.stdout.startswith("Error: (5) invalid-afi-id")
 
 
 def describe_when_settled(host: Host, slot: str = "0", timeout_s: float = 10.0) -> subprocess.CompletedProcess:
@@ -499,7 +522,7 @@ def test_unknown_opcode(bin_dir: Path, make_host: HostFactory) -> None:
 def test_platform_facts_match_fpgaops_platforms() -> None:
     for platform in (F1, F2):
         tool = CMD.PLATFORMS[platform.name]
-        assert tool.shell_version == int(platform.shell_version, 16)
+        assert not hasattr(tool, "shell_version")  # shell ids come from host.json (the platform table)
         assert tool.cleared_device_id == int(platform.cleared_device_id, 16)
         assert (tool.empty_slot_label, tool.tools_version) == (platform.empty_slot_label, platform.tools_version)
         assert max(platform.slots_by_instance_type.values()) <= CMD.FPGA_SLOT_MAX

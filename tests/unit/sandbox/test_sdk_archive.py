@@ -14,7 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from fpgaops.sandbox.sdk_archive import TREE, archive_bytes, build_sdk_archive
+from fpgaops.fpga_platform import DEFAULT_REF, PlatformTableError, release, shell
+from fpgaops.sandbox.sdk_archive import TREE, archive_bytes, build_sdk_archive, release_files
 
 TOOLS = ("fpga-clear-local-image", "fpga-describe-local-image", "fpga-describe-local-image-slots",
          "fpga-load-local-image", "fpga-local-cmd")
@@ -33,14 +34,34 @@ def members(data: bytes) -> dict[str, tarfile.TarInfo]:
 
 def test_archive_is_deterministic_and_idempotent(tmp_path: Path) -> None:
     first = build_sdk_archive(tmp_path / "a")
-    assert first == tmp_path / "a" / "aws-fpga-sandbox.tar.gz"
+    assert first == tmp_path / "a" / f"aws-fpga-{DEFAULT_REF}.tar.gz"
     stamp = first.stat().st_mtime_ns
     assert build_sdk_archive(tmp_path / "a") == first
     assert first.stat().st_mtime_ns == stamp  # same content: left untouched
-    other = build_sdk_archive(tmp_path / "b", ref="v1.4.25")
-    assert other.name == "aws-fpga-v1.4.25.tar.gz"
-    assert other.read_bytes() == first.read_bytes()
+    assert build_sdk_archive(tmp_path / "b").read_bytes() == first.read_bytes()
+    other = build_sdk_archive(tmp_path / "b", ref="v2.0.7")
+    assert other.name == "aws-fpga-v2.0.7.tar.gz" and other.read_bytes() != first.read_bytes()
     assert not list((tmp_path / "a").glob("*.part"))
+
+
+def test_a_ref_the_platform_table_does_not_know_has_no_archive(tmp_path: Path) -> None:
+    with pytest.raises(PlatformTableError, match="not in the platform table"):
+        build_sdk_archive(tmp_path, ref="v9.9.9")
+
+
+@pytest.mark.parametrize("ref", ["v2.0.7", "v2.4.0"])
+def test_the_release_files_are_the_tables_row(tmp_path: Path, ref: str) -> None:
+    entry = release(ref)
+    with tarfile.open(build_sdk_archive(tmp_path, ref)) as tar:
+        def text(name: str) -> str:
+            return tar.extractfile(f"aws-fpga/{name}").read().decode()
+
+        assert text("supported_vivado_versions.txt").splitlines() == entry.supported_vivado_lines()
+        assert text("release_version.txt") == f"RELEASE_VERSION={entry.release_version}\n"
+        assert text("hdk/common/shell_stable/shell_version.txt").splitlines() == [
+            f"{mode}={shell(mode).version}" for mode in entry.shells]
+        for mode in entry.shells:
+            assert text(f"hdk/common/shell_stable/build/constraints/{mode}_level_1_fp_cl.xdc")
 
 
 def test_archive_holds_the_tree_under_aws_fpga(tmp_path: Path) -> None:
@@ -48,7 +69,7 @@ def test_archive_holds_the_tree_under_aws_fpga(tmp_path: Path) -> None:
     expected = {"aws-fpga"} | {
         f"aws-fpga/{p.relative_to(TREE).as_posix()}" for p in TREE.rglob("*")
         if "__pycache__" not in p.parts and p.suffix != ".pyc"
-    }
+    } | {f"aws-fpga/{name}" for name in release_files(DEFAULT_REF)}
     assert set(entries) == expected
     assert {"aws-fpga/sdk_setup.sh", "aws-fpga/sdk/userspace/fpga_mgmt_tools/src/fpga_local_cmd.py"} <= expected
     for name, info in entries.items():

@@ -16,32 +16,36 @@ from pathlib import Path
 
 import pytest
 
-import fpgaops.sandbox
+from fpgaops.fpga_platform import DEFAULT_AMI, DEFAULT_REF, F1_HLS_VIVADO, developer_ami, shell
 from fpgaops.platforms import F2
+from fpgaops.sandbox.ami_layer import install_ami
+from fpgaops.sandbox.sdk_archive import materialize_tree
 from tests.unit.sandbox.hls_fixture import build_options, write_project
 
-SANDBOX = Path(fpgaops.sandbox.__file__).parent
-XILINX = SANDBOX / "ami" / "opt" / "Xilinx"
-VITIS_BIN = XILINX / "Vitis" / "2024.1" / "bin"
-VIVADO_BIN = XILINX / "Vivado" / "2024.1" / "bin"
-VIVADO_HLS_BIN = XILINX / "Vivado" / "2020.1" / "bin"
-AWS_FPGA = SANDBOX / "aws_fpga"
+AMI = developer_ami(DEFAULT_AMI)  # the AMI the sandbox's dev host runs by default
 TAG = "2025_01_02-030405"
 
 pytestmark = pytest.mark.skipif(not Path("/usr/bin/python3").exists(), reason="the stand-ins run with /usr/bin/python3")
 
 
+@pytest.fixture(scope="module")
+def xilinx(tmp_path_factory) -> Path:
+    """/opt/Xilinx of the default AMI (made from the platform table, as on a sandbox host)."""
+    return install_ami(tmp_path_factory.mktemp("ami"), AMI) / "opt" / "Xilinx"
+
+
+def tools_path(xilinx: Path, vivado: str) -> str:
+    """PATH with the Vitis and Vivado ``vivado`` of an AMI."""
+    return f"{xilinx / 'Vitis' / vivado / 'bin'}:{xilinx / 'Vivado' / vivado / 'bin'}:/usr/local/bin:/usr/bin:/bin"
+
+
 @pytest.fixture
-def env(tmp_path: Path) -> dict[str, str]:
-    """PATH with the AMI's 2024.1 tools, host.json with tiny timings."""
+def env(tmp_path: Path, xilinx: Path) -> dict[str, str]:
+    """PATH with the default AMI's tools, host.json with tiny timings."""
     run = tmp_path / "run"
     run.mkdir()
     (run / "host.json").write_text(json.dumps({"timings": {"hls_synth_s": 0.05, "dcp_build_s": 0.1}}))
-    return {
-        **os.environ,
-        "FPGAOPS_SANDBOX_RUN": str(run),
-        "PATH": f"{VITIS_BIN}:{VIVADO_BIN}:/usr/local/bin:/usr/bin:/bin",
-    }
+    return {**os.environ, "FPGAOPS_SANDBOX_RUN": str(run), "PATH": tools_path(xilinx, AMI.vivado)}
 
 
 def run(command: list[str] | str, cwd: Path, env: dict[str, str]) -> subprocess.CompletedProcess:
@@ -77,7 +81,7 @@ def test_vitis_run_writes_the_real_layout(tmp_path: Path, env: dict[str, str]) -
     result = vitis_build(project, env, synth=True, export=True, vsynth=True)
     assert result.returncode == 0, result.stdout + result.stderr
     lines = result.stdout.splitlines()
-    assert lines[1] == "****** vitis-run v2024.1 (64-bit)" and "stand-in" in lines[2]
+    assert lines[1] == f"****** vitis-run v{AMI.tools['Vitis']} (64-bit)" and "stand-in" in lines[2]
     solution = project / "myproject_prj" / "solution1"
     for path in (
         "myproject_prj/hls.app",
@@ -113,13 +117,14 @@ def test_vitis_run_writes_the_real_layout(tmp_path: Path, env: dict[str, str]) -
     assert "<spirit:name>layer7_out_0</spirit:name>" in component
 
 
-def test_vivado_hls_takes_hls4ml_arguments_and_names_ports_with_v(tmp_path: Path, env: dict[str, str]) -> None:
+def test_vivado_hls_takes_hls4ml_arguments_and_names_ports_with_v(tmp_path: Path, env: dict[str, str],
+                                                                  xilinx: Path) -> None:
     project = write_project(tmp_path / "prj", backend="vivado", part="xcvu9p-flgb2104-2-i")
-    env = {**env, "PATH": f"{VIVADO_HLS_BIN}:{env['PATH']}"}
+    env = {**env, "PATH": f"{xilinx / 'Vivado' / F1_HLS_VIVADO / 'bin'}:{env['PATH']}"}
     args = "reset=True csim=False synth=True cosim=False validation=False export=True vsynth=False fifo_opt=False"
     result = run(["vivado_hls", "-f", "build_prj.tcl", args], project, env)
     assert result.returncode == 0, result.stdout
-    assert "Vivado(TM) HLS - High-Level Synthesis from C, C++ and SystemC v2020.1 (64-bit)" in result.stdout
+    assert f"Vivado(TM) HLS - High-Level Synthesis from C, C++ and SystemC v{F1_HLS_VIVADO} (64-bit)" in result.stdout
     assert (project / "myproject_prj" / "vivado_hls.app").is_file() and (project / "vivado_hls.log").is_file()
     root = csynth(project / "myproject_prj" / "solution1")
     assert root.find("AreaEstimates/Resources/DSP48E") is not None
@@ -240,14 +245,8 @@ def test_hls4ml_build_runs_csim_synthesis_cosim_and_export(
 
 @pytest.fixture
 def repo(tmp_path: Path) -> Path:
-    """A copy of the aws-fpga stand-in with the repository-root files the HDK reads."""
-    copy = tmp_path / "aws-fpga"
-    shutil.copytree(AWS_FPGA, copy, symlinks=True)
-    if not (copy / "release_version.txt").exists():
-        (copy / "release_version.txt").write_text("RELEASE_VERSION=2.0.7\n")
-    if not (copy / "supported_vivado_versions.txt").exists():
-        (copy / "supported_vivado_versions.txt").write_text("vivado v2024.1 (64-bit)\n")
-    return copy
+    """The aws-fpga stand-in of the default ref, as a clone has it (release files from the platform table)."""
+    return materialize_tree(tmp_path / "aws-fpga", DEFAULT_REF)
 
 
 def make_cl(repo: Path, env: dict[str, str], tmp_path: Path, name: str = "cl_beat") -> Path:
@@ -310,7 +309,8 @@ def test_dcp_build_writes_an_ingestible_tarball(repo: Path, tmp_path: Path, env:
         dcp_bytes = tar.extractfile(f"./to_aws/{TAG}.SH_CL_routed.dcp").read()
     assert names == [f"to_aws/{TAG}.SH_CL_routed.dcp", f"to_aws/{TAG}.debug_probes.ltx", f"to_aws/{TAG}.manifest.txt"]
     assert manifest["manifest_format_version"] == "2" and manifest["shell_version"] == F2.shell_version
-    assert manifest["dcp_file_name"] == f"{TAG}.SH_CL_routed.dcp" and manifest["tool_version"] == "v2024.1"
+    assert manifest["dcp_file_name"] == f"{TAG}.SH_CL_routed.dcp" and manifest["tool_version"] == f"v{AMI.vivado}"
+    assert manifest["hdk_version"] == DEFAULT_REF.removeprefix("v")
     assert manifest["pci_vendor_id"] == "0x1D0F" and manifest["pci_device_id"] == "0xF010"
     assert manifest["dcp_hash"] == __import__("hashlib").sha256(dcp_bytes).hexdigest()
     dcp_tarball = pytest.importorskip("fpgaops.aws.dcp_tarball")
@@ -360,4 +360,23 @@ def test_hdk_setup_needs_vivado_and_sourcing(repo: Path, env: dict[str, str]) ->
     direct = run(f"bash {repo}/hdk_setup.sh", repo, env)
     assert direct.returncode == 2 and direct.stdout == "ERROR: You must source this script\n"
     exported = run(f"source {repo}/hdk_setup.sh >/dev/null && echo $HDK_SHELL_DIR $VIVADO_TOOL_VERSION", repo, env)
-    assert exported.stdout.split() == [str(repo / "hdk/common/shell_stable"), "v2024.1"]
+    assert exported.stdout.split() == [str(repo / "hdk/common/shell_stable"), f"v{AMI.vivado}"]
+
+
+def test_the_xdma_shell_builds_with_the_default_ref(repo: Path, tmp_path: Path, env: dict[str, str]) -> None:
+    cl = make_cl(repo, env, tmp_path)
+    result = dcp_build(repo, cl, env, f"-c cl_beat -t {TAG} --mode xdma_shell")
+    assert result.returncode == 0, result.stdout + result.stderr
+    tarball = cl / "build" / "checkpoints" / f"{TAG}.Developer_CL.tar"
+    dcp_tarball = pytest.importorskip("fpgaops.aws.dcp_tarball")
+    assert dcp_tarball.inspect_dcp_tarball(tarball, F2).shell_version == shell("xdma_shell").version
+
+
+def test_an_older_ref_refuses_the_xdma_shell_and_todays_vivado(tmp_path: Path, env: dict[str, str]) -> None:
+    old = materialize_tree(tmp_path / "aws-fpga-v2.0.7", "v2.0.7")
+    setup = run(f"source {old}/hdk_setup.sh", old, env)
+    assert setup.returncode == 1 and f"vivado v{AMI.vivado} (64-bit) is not supported by this HDK release" \
+        in setup.stderr and "vivado v2024.1 (64-bit)" in setup.stderr
+    refused = run(f"{old}/hdk/common/shell_stable/build/scripts/aws_build_dcp_from_cl.py -c cl_beat --mode xdma_shell",
+                  old, env)
+    assert refused.returncode == 1 and "Unsupported mode value: xdma_shell. Build terminated" in refused.stdout

@@ -14,7 +14,9 @@ It runs on sandbox hosts with the system ``/usr/bin/python3``: standard library 
 Runtime contract (fixed by the sandbox):
 
 * ``$FPGAOPS_SANDBOX_RUN/host.json`` (default ``/run/sandbox``) describes the host: ``platform``
-  (``f1``/``f2``/null), ``fpga_slots``, ``endpoint_url``, ``region``, ``timings.fpga_busy_s``.
+  (``f1``/``f2``/null), ``shells`` (the platform's shell ids from the platform table, the default
+  first: a cleared slot shows it; an AFI of any of them loads and shows its own), ``fpga_slots``,
+  ``endpoint_url``, ``region``, ``timings.fpga_busy_s``.
 * ``$FPGAOPS_SANDBOX_RUN/fpga/`` (root only) holds the slots' state, lost when the host stops,
   like a real FPGA's image.  Writers hold an ``fcntl`` lock and replace files atomically.
 * ``GET {endpoint_url}/_sandbox/fpga-images/{agfi}?region={region}`` answers the image
@@ -119,7 +121,6 @@ class Platform:
     """What the tools show of one FPGA instance generation (see fpgaops/platforms.py)."""
 
     name: str
-    shell_version: int
     cleared_device_id: int  # application PF device id of an empty slot
     empty_slot_label: str  # FpgaImageId of an empty slot
     tools_version: str
@@ -133,9 +134,9 @@ class Platform:
 
 
 PLATFORMS = {
-    "f1": Platform("f1", 0x04261818, 0x1042, "none", "1.4.25", 0x1041, 0x1D),
+    "f1": Platform("f1", 0x1042, "none", "1.4.25", 0x1041, 0x1D),
     # The F2 mailbox PF device id is not published in aws-fpga: 0x9148 is the sandbox's choice.
-    "f2": Platform("f2", 0x10212415, 0x9048, "No AFI", "2.0.6", 0x9148, 0x1E),
+    "f2": Platform("f2", 0x9048, "No AFI", "2.0.6", 0x9148, 0x1E),
 }
 DEFAULT_PLATFORM = "f2"
 
@@ -587,6 +588,12 @@ class Host:
     busy_s: float = DEFAULT_BUSY_S
     name: str = ""
     pci_devices: Path | None = None  # where loaded slots' PCI device files go (sandbox FPGA card)
+    shells: tuple[int, ...] = ()  # the platform's shell ids (host.json), the default first
+
+    @property
+    def default_shell(self) -> int:
+        """The shell a cleared slot reports (0 when host.json names none)."""
+        return self.shells[0] if self.shells else 0
 
     @property
     def tools_platform(self) -> Platform:
@@ -614,6 +621,7 @@ def load_host() -> Host:
             busy_s=float((facts.get("timings") or {}).get("fpga_busy_s", DEFAULT_BUSY_S)),
             name=str(facts.get("name") or ""),
             pci_devices=Path(card["pci_devices"]) if (card := facts.get("fpga_card")) else None,
+            shells=tuple(int(str(version), 16) for version in facts.get("shells") or ()),
         )
     except (OSError, ValueError, TypeError, AttributeError):
         return Host(run_dir)
@@ -717,6 +725,7 @@ class Afi:
     id: str
     vendor_id: int
     device_id: int
+    shell_version: int = 0  # the shell it was built on (0: not known, stored by an earlier stand-in)
 
 
 @dataclass(frozen=True)
@@ -751,12 +760,14 @@ class SlotState:
 
 def afi_json(afi: Afi | None) -> dict | None:
     """An Afi as stored."""
-    return None if afi is None else {"id": afi.id, "vendor_id": afi.vendor_id, "device_id": afi.device_id}
+    return None if afi is None else {"id": afi.id, "vendor_id": afi.vendor_id, "device_id": afi.device_id,
+                                     "shell_version": afi.shell_version}
 
 
 def afi_from_json(data: dict | None) -> Afi | None:
     """An Afi as stored (see afi_json)."""
-    return None if data is None else Afi(data["id"], int(data["vendor_id"]), int(data["device_id"]))
+    return None if data is None else Afi(data["id"], int(data["vendor_id"]), int(data["device_id"]),
+                                         int(data.get("shell_version", 0)))
 
 
 def with_cached(cached: tuple[str, ...], agfi_id: str) -> tuple[str, ...]:
@@ -816,8 +827,9 @@ def afi_line(host: Host, slot: int, state: SlotState) -> str:
     platform = host.tools_platform
     shown = state.target if state.status == BUSY else state.afi
     afi_id = shown.id if shown else platform.empty_slot_label
+    shell = state.afi.shell_version if state.afi and state.afi.shell_version else host.default_shell
     return AFI_FMT % ("AFI", slot, afi_id, STATUS_NAMES[state.status], state.status,
-                      ERROR_NAMES[ERR_OK], ERR_OK, platform.shell_version)
+                      ERROR_NAMES[ERR_OK], ERR_OK, shell)
 
 
 def device_line(slot: int, vendor_id: int, device_id: int, device_number: int) -> str:
@@ -906,8 +918,8 @@ def show_image_info(host: Host, slot: int, state: SlotState, opts: Options) -> N
 def lookup_afi(host: Host, agfi_id: str) -> Afi:
     """The AFI an AGFI id names, if this host may load it; invalid-afi-id otherwise.
 
-    Loadable: a well-formed ``agfi-`` id that the endpoint knows, ``available``, built for this
-    host's shell.  Anything else (unknown, pending, failed, other platform, endpoint down, an
+    Loadable: a well-formed ``agfi-`` id that the endpoint knows, ``available``, built on one of this
+    host's shells.  Anything else (unknown, pending, failed, other platform, endpoint down, an
     ``afi-`` regional id) is what the real tools report as invalid-afi-id.
     """
     if not AGFI_RE.fullmatch(agfi_id) or not host.endpoint_url:
@@ -919,9 +931,10 @@ def lookup_afi(host: Host, agfi_id: str) -> Afi:
         with opener.open(url, timeout=ENDPOINT_TIMEOUT_S) as response:
             image = json.load(response)
         pci = image["PciId"]
+        shell = int(image["ShellVersion"], 16)
         loadable = (image["FpgaImageGlobalId"] == agfi_id and image["State"]["Code"] == "available"
-                    and int(image["ShellVersion"], 16) == host.tools_platform.shell_version)
-        afi = Afi(agfi_id, int(pci.get("VendorId", hex(VENDOR_ID)), 16), int(pci["DeviceId"], 16))
+                    and shell in host.shells)
+        afi = Afi(agfi_id, int(pci.get("VendorId", hex(VENDOR_ID)), 16), int(pci["DeviceId"], 16), shell)
     except (OSError, ValueError, KeyError, TypeError, AttributeError):  # URLError is an OSError
         raise CliError(ERR_AFI_ID_INVALID) from None
     if not loadable:

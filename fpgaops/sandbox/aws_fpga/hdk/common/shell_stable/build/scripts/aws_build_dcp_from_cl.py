@@ -4,7 +4,7 @@
 Same command line, checks, messages and outputs as the HDK's script, run from
 $CL_DIR/build/scripts after ``source hdk_setup.sh``:
 
-    ./aws_build_dcp_from_cl.py -c <cl_name> [--mode small_shell] [--flow BuildAll|SynthCL|ImplCL]
+    ./aws_build_dcp_from_cl.py -c <cl_name> [--mode small_shell|xdma_shell] [--flow BuildAll|SynthCL|ImplCL]
         [--aws_clk_gen --clock_recipe_a A1 --clock_recipe_b B2 --clock_recipe_c C0 --clock_recipe_hbm H2]
         [-p <place directive>] [-o <phys_opt directive>] [-r <route directive>] [-t <tag>]
         [--no-encrypt] [--package-only]
@@ -14,6 +14,11 @@ foreground (detach it with nohup/setsid as with the real one), then packages
 ``$CL_DIR/build/checkpoints/<tag>.Developer_CL.tar`` holding ./to_aws/<tag>.SH_CL_routed.dcp,
 ./to_aws/<tag>.debug_probes.ltx and ./to_aws/<tag>.manifest.txt (``key=value`` lines, each
 followed by a blank line). The build work itself is the vivado stand-in's (FPGA Developer AMI).
+
+The shells it builds for are the ``<mode>=<id>`` lines of ``hdk/common/shell_stable/shell_version.txt``
+(the sandbox writes them from the platform table: ``small_shell``, and ``xdma_shell`` from aws-fpga
+v2.4.0 on); ``--mode`` defaults to the first. As in v2.4.0, a failing Vivado stops the build before
+anything is packaged.
 """
 
 import datetime
@@ -28,6 +33,8 @@ from optparse import OptionParser
 
 TIMESTAMP_LOG_FORMAT = "%Y-%m-%d %H:%M:%S"
 TIMESTAMP_FILE_FORMAT = "%Y_%m_%d-%H%M%S"
+SHELL_VERSION_FILE = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.realpath(__file__)))),
+                                  "shell_version.txt")
 RECIPES = {
     "clock_recipe_a": ("A", ["A0", "A1", "A2"], "A1"),
     "clock_recipe_b": ("B", ["B0", "B1", "B2", "B3", "B4", "B5"], "B2"),
@@ -148,16 +155,27 @@ def package(cl, tag, recipes):
     shutil.rmtree("to_aws")
 
 
+def shell_modes():
+    """The shell modes of this release: the keys of shell_version.txt, the default first."""
+    try:
+        with open(SHELL_VERSION_FILE) as handle:
+            return [line.split("=")[0].strip() for line in handle if "=" in line] or ["small_shell"]
+    except OSError:
+        return ["small_shell"]
+
+
 def parse_options():
     """The HDK script's options."""
+    modes = shell_modes()
     parser = OptionParser()
     parser.add_option("-c", "--cl", dest="cl", help="CL module name", default="cl_dram_hbm_dma")
     parser.add_option(
         "-m",
         "--mode",
         dest="mode",
-        default="small_shell",
-        help="Mode of shell. Supported value is: small_shell. Default to <small_shell>",
+        default=modes[0],
+        help=f"Mode of shell. Supported value{'s are' if len(modes) > 1 else ' is'}: {', '.join(modes)}. "
+        f"Default to <{modes[0]}>",
     )
     parser.add_option(
         "-f",
@@ -225,7 +243,7 @@ def check(options):
     """The HDK script's checks, in its order; returns the CL name."""
     if options.flow not in ("SynthCL", "ImplCL", "BuildAll"):
         print_error(f"Unsupported build flow value: {options.flow}. Build terminated")
-    if options.mode != "small_shell":
+    if options.mode not in shell_modes():
         if options.mode == "xdma_shell":
             print_warning("XDMA shell is not supported at this time. See ERRATA for details.")
         print_error(f"Unsupported mode value: {options.mode}. Build terminated")
@@ -298,9 +316,12 @@ def main():
         ]
         print(" ".join(command), flush=True)
         try:
-            subprocess.run(command, check=False)
+            status = subprocess.run(command, check=False).returncode
         except OSError:
             print("sh: 1: vivado: not found", flush=True)
+            status = 127
+        if status != 0:
+            print_error(f"Vivado exited with status {status}. Build terminated")
     if options.flow == "BuildAll":
         package(cl_name, tag, recipes)
     finish = datetime.datetime.now()

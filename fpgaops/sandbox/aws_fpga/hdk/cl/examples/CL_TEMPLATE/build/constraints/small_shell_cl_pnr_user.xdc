@@ -1,1 +1,0 @@
-# Floorplan of the CL for the small shell (pblocks in SLR0/SLR1/SLR2).
